@@ -1,0 +1,22 @@
+# Two commands matter: `make serve` runs the product on the embedded defaults,
+# `make test` runs the test suite (needs PostgreSQL and Redis on localhost, see README).
+PYTHON ?= python3
+VENV ?= .venv
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test,bench]'
+	touch $@
+
+.PHONY: install serve demo test bench
+install: $(VENV)/.installed
+
+serve: $(VENV)/.installed
+	$(VENV)/bin/infoshare serve
+
+test: $(VENV)/.installed
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/ingest.py

@@ -1,0 +1,59 @@
+"""Reading cases for the admin API and CLI: pages newest first, overdue filters, one case."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, selectinload
+
+from .models import Case, Concern, Step, utcnow
+
+
+def overdue_clause(now: datetime) -> Any:
+    return exists().where(Step.case_pk == Case.id, Step.status == "open", Step.due_at < now)
+
+
+def list_cases(
+    session: Session, *, status: str | None = None, overdue: bool | None = None,
+    limit: int = 50, before_id: int | None = None, now: datetime | None = None,
+) -> tuple[list[Case], int | None]:
+    """One page newest first, and the row id to continue before (None on the last page)."""
+    query = select(Case).options(selectinload(Case.concern)).order_by(Case.id.desc()).limit(limit + 1)
+    if status is not None:
+        query = query.where(Case.status == status)
+    if overdue is not None:
+        clause = overdue_clause(now or utcnow())
+        query = query.where(clause if overdue else ~clause)
+    if before_id is not None:
+        query = query.where(Case.id < before_id)
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more else None)
+
+
+def get_case(session: Session, case_id: str) -> Case | None:
+    return session.scalars(
+        select(Case)
+        .options(selectinload(Case.concern).selectinload(Concern.pupil), selectinload(Case.steps),
+                 selectinload(Case.decisions))
+        .where(Case.case_id == case_id)
+    ).first()
+
+
+def case_view(case: Case) -> dict[str, Any]:
+    """The case with its decisions grouped by kind, ready for CaseSchema."""
+    decisions: dict[str, list[Any]] = defaultdict(list)
+    for record in case.decisions:
+        decisions[record.kind].append(record)
+    return {
+        "case_id": case.case_id, "concern": case.concern, "status": case.status, "outcome": case.outcome,
+        "urgency": case.urgency, "threshold": case.threshold, "opened_at": case.opened_at,
+        "closed_at": case.closed_at, "retention_category": case.retention_category,
+        "review_on": case.review_on, "legal_hold": case.legal_hold, "steps": case.steps,
+        "decisions": {k: decisions.get(k, []) for k in ("consent", "consultation", "share")},
+        "disclosures": [], "notices": [],
+    }

@@ -1,0 +1,119 @@
+"""Opening a case from a concern, and changes the MIS makes to it afterwards.
+
+One concern opens one case, ever (the concern id is unique in the database). The case
+starts at the consent step ("where possible, share information with consent", golden
+rule 4), with consultation and share waiting behind it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit, retention, timeliness
+from .db import insert
+from .models import Case, ChronologyEntry, Concern, Step, utcnow
+from .people import route_dsl
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+class UnknownConcern(LookupError):
+    """An update names a concern that has no case here."""
+
+
+def new_case_id() -> str:
+    return "IS-" + "".join(secrets.choice(_ALPHABET) for _ in range(10))
+
+
+def insert_concern(session: Session, data: dict[str, Any], pupil_id: int) -> int | None:
+    """Insert the concern, or return None when its concern_id is already known."""
+    stmt = insert(session, Concern.__table__).values(
+        concern_id=data["concern_id"],
+        pupil_id=pupil_id,
+        raised_at=data["raised_at"],
+        category=data["category"],
+        summary=data["summary"],
+        facts=data["facts"],
+        opinion=data.get("opinion"),
+        reporter_staff_id=data["reported_by"]["staff_id"],
+    )
+    stmt = stmt.on_conflict_do_nothing(index_elements=["concern_id"]).returning(Concern.__table__.c.id)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def case_for_concern(session: Session, concern_id: str) -> Case | None:
+    return session.scalars(select(Case).join(Concern).where(Concern.concern_id == concern_id)).first()
+
+
+def open_case(session: Session, concern_pk: int, data: dict[str, Any], event_id: str) -> Case:
+    now = utcnow()
+    category = retention.category_for(data.get("threshold"))
+    case = Case(
+        case_id=new_case_id(),
+        concern_pk=concern_pk,
+        dsl_staff_id=route_dsl(session, data.get("assigned_dsl")),
+        status="open",
+        urgency=data["urgency"],
+        threshold=data.get("threshold"),
+        retention_category=category,
+        review_on=retention.review_on(category, data["pupil"]["date_of_birth"], None),
+        opened_at=now,
+    )
+    session.add(case)
+    session.flush()
+    consent = Step(
+        case_pk=case.id, kind="consent", status="open", assignee=case.dsl_staff_id,
+        opened_at=now, due_at=timeliness.due_at("consent", case.urgency, now),
+    )
+    session.add_all([
+        consent,
+        Step(case_pk=case.id, kind="consultation", status="pending"),
+        Step(case_pk=case.id, kind="share", status="pending"),
+        ChronologyEntry(case_pk=case.id, at=data["raised_at"], kind="concern_raised", event_id=event_id),
+    ])
+    session.flush()
+    audit.append(session, actor="mis", action="case.opened", case_id=case.case_id,
+                 details={"concern_id": data["concern_id"], "urgency": case.urgency,
+                          "threshold": case.threshold, "dsl": case.dsl_staff_id})
+    audit.append(session, actor="system", action="step.opened", case_id=case.case_id,
+                 details={"step": "consent", "step_id": consent.id, "assignee": consent.assignee,
+                          "due_at": consent.due_at})
+    return case
+
+
+def apply_update(session: Session, data: dict[str, Any], event_id: str, at: datetime) -> Case:
+    """Append addenda to the chronology; a raised urgency brings open due dates forward."""
+    case = case_for_concern(session, data["concern_id"])
+    if case is None:
+        raise UnknownConcern(data["concern_id"])
+    for field in ("facts_addendum", "opinion_addendum"):
+        if field in data:
+            session.add(ChronologyEntry(case_pk=case.id, at=at, kind=field, text=data[field], event_id=event_id))
+    changes: dict[str, Any] = {}
+    if "threshold" in data and data["threshold"] != case.threshold:
+        changes["threshold"] = [case.threshold, data["threshold"]]
+        case.threshold = data["threshold"]
+        case.retention_category = retention.category_for(case.threshold)
+        case.review_on = retention.review_on(case.retention_category, case.concern.pupil.date_of_birth, None)
+    if "urgency" in data and data["urgency"] != case.urgency:
+        changes["urgency"] = [case.urgency, data["urgency"]]
+        raised = timeliness.is_raise(case.urgency, data["urgency"])
+        case.urgency = data["urgency"]
+        if raised:
+            for step in case.steps:
+                if step.status == "open" and step.opened_at is not None:
+                    replanned = timeliness.due_at(step.kind, case.urgency, step.opened_at)
+                    step.due_at = min(step.due_at or replanned, replanned)
+    for field, (old, new) in changes.items():
+        session.add(ChronologyEntry(case_pk=case.id, at=at, kind=f"{field}_changed", text=f"{old} -> {new}",
+                                    event_id=event_id))
+    session.flush()
+    audit.append(session, actor="mis", action="case.updated", case_id=case.case_id,
+                 details={"fields": sorted(k for k in data if k != "concern_id"), "changes": changes})
+    return case

@@ -1,0 +1,39 @@
+"""The Celery app factory, shared by the worker and the web app (which enqueues).
+
+Reliability choices (RELIABILITY.md): late acks with reject-on-worker-lost, prefetch of one,
+no results backend, and no timers in the broker; tasks are named `infoshare.<area>.<verb>`
+and routed to INFOSHARE_QUEUE so a shared broker stays tidy.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from .runtime import Runtime
+
+TASK_MODULES = ["tasks.mis"]
+
+
+def create_celery(runtime: Runtime) -> Celery:
+    settings = runtime.settings
+    celery = Celery("infoshare", broker=settings.broker_url, include=TASK_MODULES)
+    celery.conf.update(
+        task_default_queue=settings.queue,
+        task_routes={"infoshare.*": {"queue": settings.queue}},
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        worker_hijack_root_logger=False,
+        timezone=settings.timezone,
+    )
+    celery.infoshare = runtime  # type: ignore[attr-defined]
+    return celery
+
+
+def runtime_of(celery: Celery) -> Runtime:
+    return celery.infoshare  # type: ignore[attr-defined,no-any-return]

@@ -1,0 +1,131 @@
+"""Settings read from the environment (INTERFACES.md §5), shared by the web app and worker.
+
+Why one loader: the app, the worker and the CLI must agree on the database, the keys and
+the queue, and each must stop at start-up with one clear line when a required setting is
+missing, rather than fail later on a child's record ("share securely", golden rule 6).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from cryptography.fernet import Fernet
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE_URL = "sqlite:///infoshare.db"
+EMBEDDED_BROKER_URL = "memory://"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message is the one line to show."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    broker_url: str
+    mis_webhook_secret: str
+    secret_key: str
+    encryption_keys: tuple[str, ...]
+    base_url: str = "http://localhost:5000"
+    smtp_url: str | None = None
+    mail_from: str = "safeguarding@localhost"
+    timezone: str = "Europe/London"
+    queue: str = "infoshare"
+    policy_file: str | None = None
+    dispatch_interval: int = 60
+    embedded: bool = field(default=False)
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url.startswith("memory://")
+
+
+def _secrets_file(database_url: str) -> Path:
+    """The generated secrets live beside the embedded SQLite file, never in the repo."""
+    db_path = Path(database_url.removeprefix("sqlite:///"))
+    return db_path.with_name(db_path.name + ".secrets.json")
+
+
+def _embedded_secrets(database_url: str) -> dict[str, str]:
+    path = _secrets_file(database_url)
+    if path.exists():
+        return json.loads(path.read_text())
+    generated = {
+        "INFOSHARE_MIS_WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "INFOSHARE_SECRET_KEY": secrets.token_urlsafe(32),
+        "INFOSHARE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+    path.write_text(json.dumps(generated, indent=2))
+    path.chmod(0o600)
+    log.warning("embedded mode: generated secrets and kept them in %s", path)
+    return generated
+
+
+def _validate_webhook_secret(value: str) -> None:
+    if not value.startswith("whsec_"):
+        raise ConfigError("INFOSHARE_MIS_WEBHOOK_SECRET must start with 'whsec_'")
+    try:
+        raw = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+    except ValueError as exc:
+        raise ConfigError("INFOSHARE_MIS_WEBHOOK_SECRET is not base64 after 'whsec_'") from exc
+    if len(raw) < 24:
+        raise ConfigError("INFOSHARE_MIS_WEBHOOK_SECRET must hold at least 24 bytes")
+
+
+def _validate_encryption_keys(keys: tuple[str, ...]) -> None:
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError as exc:
+            raise ConfigError(f"INFOSHARE_ENCRYPTION_KEYS key {position} is not a Fernet key") from exc
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting; raise ConfigError naming the first bad one."""
+    env = dict(os.environ if environ is None else environ)
+    database_url = env.get("INFOSHARE_DATABASE_URL") or EMBEDDED_DATABASE_URL
+    embedded = database_url == EMBEDDED_DATABASE_URL
+    if embedded:
+        for name, value in _embedded_secrets(database_url).items():
+            env.setdefault(name, value)
+
+    def required(name: str) -> str:
+        value = env.get(name, "").strip()
+        if not value:
+            raise ConfigError(f"{name} is required when INFOSHARE_DATABASE_URL is not the embedded default")
+        return value
+
+    webhook_secret = required("INFOSHARE_MIS_WEBHOOK_SECRET")
+    _validate_webhook_secret(webhook_secret)
+    keys = tuple(k.strip() for k in required("INFOSHARE_ENCRYPTION_KEYS").split(",") if k.strip())
+    _validate_encryption_keys(keys)
+    try:
+        interval = int(env.get("INFOSHARE_DISPATCH_INTERVAL", "60"))
+    except ValueError as exc:
+        raise ConfigError("INFOSHARE_DISPATCH_INTERVAL must be a whole number of seconds") from exc
+    if interval < 1:
+        raise ConfigError("INFOSHARE_DISPATCH_INTERVAL must be at least 1 second")
+    return Settings(
+        database_url=database_url,
+        broker_url=env.get("INFOSHARE_BROKER_URL") or EMBEDDED_BROKER_URL,
+        mis_webhook_secret=webhook_secret,
+        secret_key=required("INFOSHARE_SECRET_KEY"),
+        encryption_keys=keys,
+        base_url=(env.get("INFOSHARE_BASE_URL") or "http://localhost:5000").rstrip("/"),
+        smtp_url=env.get("INFOSHARE_SMTP_URL") or None,
+        mail_from=env.get("INFOSHARE_MAIL_FROM") or "safeguarding@localhost",
+        timezone=env.get("INFOSHARE_TIMEZONE") or "Europe/London",
+        queue=env.get("INFOSHARE_QUEUE") or "infoshare",
+        policy_file=env.get("INFOSHARE_POLICY_FILE") or None,
+        dispatch_interval=interval,
+        embedded=embedded,
+    )

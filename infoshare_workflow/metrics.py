@@ -1,0 +1,23 @@
+"""Prometheus metrics. Labels carry event types, outcomes and URL rules only: never a token,
+a case's content or a name (personal data stays out of metrics)."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import REGISTRY
+
+EVENTS = Counter("infoshare_events", "MIS events received, by type and outcome", ["type", "outcome"])
+REQUEST_SECONDS = Histogram(
+    "infoshare_request_seconds", "HTTP request latency by route", ["method", "route", "status"]
+)
+
+
+def exposition() -> bytes:
+    """The text format; aggregated over gunicorn workers when PROMETHEUS_MULTIPROC_DIR is set."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)

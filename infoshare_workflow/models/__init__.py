@@ -1,0 +1,12 @@
+"""SQLAlchemy models: the durable state of every case (the database is the source of truth)."""
+
+from .base import Base, UTCDateTime, utcnow
+from .cases import Case, ChronologyEntry, Concern, DecisionRecord, Step
+from .people import ClosureDate, Contact, Pupil, Staff, StaffRole
+from .records import AdminToken, AuditEvent, ReceivedEvent
+
+__all__ = [
+    "AdminToken", "AuditEvent", "Base", "Case", "ChronologyEntry", "ClosureDate", "Concern",
+    "Contact", "DecisionRecord", "Pupil", "ReceivedEvent", "Staff", "StaffRole", "Step",
+    "UTCDateTime", "utcnow",
+]

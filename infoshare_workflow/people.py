@@ -1,0 +1,101 @@
+"""Keeping pupils, contacts, staff and closures in step with the MIS.
+
+Upserts use the database's ON CONFLICT so concurrent deliveries about the same pupil or
+member of staff converge on one row instead of racing a check-then-insert.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from .db import insert
+from .models import ClosureDate, Contact, Pupil, Staff, StaffRole, utcnow
+
+
+def upsert_pupil(session: Session, pupil: dict[str, Any]) -> int:
+    """Insert or refresh a pupil and replace their contacts; returns the pupil's row id."""
+    values = {
+        "mis_id": pupil["mis_id"],
+        "given_name": pupil["given_name"],
+        "family_name": pupil["family_name"],
+        "date_of_birth_text": pupil["date_of_birth"].isoformat(),
+        "year_group": pupil.get("year_group"),
+        "email": pupil.get("email"),
+        "updated_at": utcnow(),
+    }
+    table = Pupil.__table__
+    columns = {Pupil.__mapper__.attrs[k].columns[0].name: v for k, v in values.items()}
+    stmt = insert(session, table).values(**columns)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.mis_id],
+        set_={name: stmt.excluded[name] for name in columns if name != "mis_id"},
+    ).returning(table.c.id)
+    pupil_id: int = session.execute(stmt).scalar_one()
+    session.execute(delete(Contact).where(Contact.pupil_id == pupil_id))
+    session.add_all(
+        Contact(
+            pupil_id=pupil_id,
+            name=c["name"],
+            relationship_to_pupil=c.get("relationship"),
+            email=c.get("email"),
+            parental_responsibility=c.get("parental_responsibility", False),
+            preferred_language=c.get("preferred_language"),
+        )
+        for c in pupil.get("contacts", [])
+    )
+    session.flush()
+    return pupil_id
+
+
+def ensure_reporter(session: Session, reporter: dict[str, Any]) -> None:
+    """Know the reporting member of staff without overwriting what staff.upserted said."""
+    stmt = insert(session, Staff.__table__).values(
+        staff_id=reporter["staff_id"], name=reporter.get("name"), email=reporter.get("email"), active=True
+    )
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["staff_id"]))
+
+
+def upsert_staff(session: Session, data: dict[str, Any]) -> None:
+    table = Staff.__table__
+    stmt = insert(session, table).values(
+        staff_id=data["staff_id"], name=data.get("name"), email=data.get("email"), active=data["active"]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.staff_id],
+        set_={"name": stmt.excluded.name, "email": stmt.excluded.email, "active": stmt.excluded.active},
+    )
+    session.execute(stmt)
+    session.execute(delete(StaffRole).where(StaffRole.staff_id == data["staff_id"]))
+    session.add_all(StaffRole(staff_id=data["staff_id"], role=r) for r in sorted(set(data["roles"])))
+    session.flush()
+
+
+def record_closures(session: Session, days: list[date], source: str) -> int:
+    """Add closure days; days already known are left as they are. Returns how many were new."""
+    stmt = insert(session, ClosureDate.__table__).values([{"day": d, "source": source} for d in sorted(set(days))])
+    result = session.execute(stmt.on_conflict_do_nothing(index_elements=["day"]).returning(ClosureDate.day))
+    return len(result.all())
+
+
+def route_dsl(session: Session, named: str | None) -> str | None:
+    """The concern's named DSL if active, else round-robin over active DSLs (DOMAIN.md "Who")."""
+    active_dsls = (
+        select(Staff)
+        .join(StaffRole, StaffRole.staff_id == Staff.staff_id)
+        .where(StaffRole.role == "dsl", Staff.active.is_(True))
+    )
+    if named is not None:
+        chosen = session.scalars(active_dsls.where(Staff.staff_id == named)).first()
+        if chosen is not None:
+            return chosen.staff_id
+    chosen = session.scalars(
+        active_dsls.order_by(Staff.last_assigned_at.asc().nulls_first(), Staff.staff_id).limit(1)
+    ).first()
+    if chosen is None:
+        return None
+    session.execute(update(Staff).where(Staff.staff_id == chosen.staff_id).values(last_assigned_at=utcnow()))
+    return chosen.staff_id

@@ -1,0 +1,95 @@
+"""Schemas of the admin API (INTERFACES.md §3): query arguments in, case views out.
+
+They are the single description of the API: views dump with them and the OpenAPI document
+is generated from them.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ..vocabulary import CASE_STATUSES, RETENTION_CATEGORIES, STEP_KINDS, STEP_STATUSES
+
+
+class CaseQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(CASE_STATUSES))
+    overdue = fields.Boolean()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(validate=validate.Length(max=64))
+
+
+class StepSchema(Schema):
+    kind = fields.String(validate=validate.OneOf(STEP_KINDS))
+    status = fields.String(validate=validate.OneOf(STEP_STATUSES))
+    assignee = fields.String(allow_none=True)
+    due_at = fields.AwareDateTime(allow_none=True)
+    completed_at = fields.AwareDateTime(allow_none=True)
+    reminders_sent = fields.Integer()
+    escalated = fields.Boolean()
+
+
+class DecisionSchema(Schema):
+    id = fields.Integer()
+    recorded_by = fields.String()
+    recorded_at = fields.AwareDateTime()
+    supersedes = fields.Integer(allow_none=True, attribute="supersedes_id")
+    record = fields.Dict(attribute="payload")
+
+
+class DecisionsSchema(Schema):
+    consent = fields.List(fields.Nested(DecisionSchema))
+    consultation = fields.List(fields.Nested(DecisionSchema))
+    share = fields.List(fields.Nested(DecisionSchema))
+
+
+class CaseSummarySchema(Schema):
+    case_id = fields.String()
+    concern_id = fields.String(attribute="concern.concern_id")
+    status = fields.String(validate=validate.OneOf(CASE_STATUSES))
+    outcome = fields.String(allow_none=True)
+    urgency = fields.String()
+    threshold = fields.String(allow_none=True)
+    opened_at = fields.AwareDateTime()
+    closed_at = fields.AwareDateTime(allow_none=True)
+
+
+class CaseSchema(CaseSummarySchema):
+    retention_category = fields.String(allow_none=True, validate=validate.OneOf(RETENTION_CATEGORIES))
+    review_on = fields.Date(allow_none=True)
+    legal_hold = fields.Boolean()
+    steps = fields.List(fields.Nested(StepSchema))
+    decisions = fields.Nested(DecisionsSchema)
+    disclosures = fields.List(fields.Dict())
+    notices = fields.List(fields.Dict())
+
+
+class CasePageSchema(Schema):
+    items = fields.List(fields.Nested(CaseSummarySchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class AuditEventSchema(Schema):
+    seq = fields.Integer()
+    at = fields.AwareDateTime()
+    actor = fields.String()
+    action = fields.String()
+    case_id = fields.String(allow_none=True)
+    details = fields.Dict()
+    hash = fields.String()
+
+
+class AuditListSchema(Schema):
+    items = fields.List(fields.Nested(AuditEventSchema))
+
+
+class AuditVerificationSchema(Schema):
+    ok = fields.Boolean()
+    events = fields.Integer()
+    head = fields.String()
+    first_bad = fields.Integer(allow_none=True)
+
+
+class ErrorSchema(Schema):
+    status = fields.String()
+    message = fields.String()
+    errors = fields.Dict()

@@ -1,0 +1,1 @@
+"""Celery tasks: thin adapters that load, call one domain function and commit."""
