@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
 
@@ -114,6 +115,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("INFOSHARE_DISPATCH_INTERVAL must be a whole number of seconds") from exc
     if interval < 1:
         raise ConfigError("INFOSHARE_DISPATCH_INTERVAL must be at least 1 second")
+    timezone = env.get("INFOSHARE_TIMEZONE") or "Europe/London"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"INFOSHARE_TIMEZONE {timezone!r} is not a known time zone") from exc
     return Settings(
         database_url=database_url,
         broker_url=env.get("INFOSHARE_BROKER_URL") or EMBEDDED_BROKER_URL,
@@ -123,7 +129,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         base_url=(env.get("INFOSHARE_BASE_URL") or "http://localhost:5000").rstrip("/"),
         smtp_url=env.get("INFOSHARE_SMTP_URL") or None,
         mail_from=env.get("INFOSHARE_MAIL_FROM") or "safeguarding@localhost",
-        timezone=env.get("INFOSHARE_TIMEZONE") or "Europe/London",
+        timezone=timezone,
         queue=env.get("INFOSHARE_QUEUE") or "infoshare",
         policy_file=env.get("INFOSHARE_POLICY_FILE") or None,
         dispatch_interval=interval,

@@ -9,6 +9,10 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,6 +21,8 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
+from celery import Celery
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
@@ -142,3 +148,73 @@ def api(client: FlaskClient, admin_token: str) -> Any:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def worker_env(settings: Settings, queue: str, broker_url: str = REDIS_URL) -> dict[str, str]:
+    return {
+        **os.environ,
+        "INFOSHARE_DATABASE_URL": settings.database_url,
+        "INFOSHARE_BROKER_URL": broker_url,
+        "INFOSHARE_MIS_WEBHOOK_SECRET": settings.mis_webhook_secret,
+        "INFOSHARE_SECRET_KEY": settings.secret_key,
+        "INFOSHARE_ENCRYPTION_KEYS": ",".join(settings.encryption_keys),
+        "INFOSHARE_QUEUE": queue,
+    }
+
+
+class WorkerProcess:
+    """A real `celery worker` process on Redis, consuming a queue of its own."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.queue = f"infoshare-test-{uuid.uuid4().hex[:8]}"
+        self.settings = settings
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        celery = str(Path(sys.executable).with_name("celery"))
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [celery, "-A", "infoshare_workflow.worker", "worker", "-Q", self.queue, "--pool=solo",
+             "--loglevel=INFO", "-n", f"{self.queue}@%h", "--without-gossip", "--without-mingle"],
+            env=worker_env(self.settings, self.queue), stdout=log, stderr=subprocess.STDOUT,
+        )
+
+    def kill(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def client(self) -> Celery:
+        return Celery("infoshare-test-client", broker=REDIS_URL)
+
+    def send(self, name: str, **kwargs: Any) -> None:
+        with self.client() as client:
+            client.send_task(name, kwargs=kwargs, queue=self.queue)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def worker(settings: Settings, runtime: Runtime, tmp_path: Path) -> Iterator[WorkerProcess]:
+    proc = WorkerProcess(settings, tmp_path / "worker.log")
+    proc.start()
+    yield proc
+    proc.kill()
+    redis.Redis.from_url(REDIS_URL).delete(proc.queue)
+
+
+def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:
+    """Poll until `predicate()` is truthy; fail with a clear message at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -1,0 +1,113 @@
+"""The admin API: bearer tokens, case pages newest first, one case with its steps, audit."""
+
+from __future__ import annotations
+
+from infoshare_workflow.admin_tokens import digest
+
+from .. import factories
+
+
+def open_cases(mis, n, **overrides):
+    return [mis.post(factories.concern_raised(f"C-api-{i}", **overrides)).get_json()["case_id"] for i in range(n)]
+
+
+def test_no_token_is_401_in_json(client):
+    response = client.get("/api/v1/cases")
+    assert response.status_code == 401 and response.is_json
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_wrong_token_is_401(client, admin_token):
+    response = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {admin_token}x"})
+    assert response.status_code == 401
+
+
+def test_tokens_are_stored_only_as_a_hash(runtime, admin_token):
+    from sqlalchemy import select
+
+    from infoshare_workflow.models import AdminToken
+
+    with runtime.transaction() as session:
+        stored = session.scalars(select(AdminToken.token_hash)).all()
+    assert stored == [digest(admin_token)] and admin_token not in stored
+
+
+def test_cases_come_newest_first_in_pages_with_a_cursor(mis, api):
+    created = open_cases(mis, 5)
+
+    first = api.get("/api/v1/cases?limit=2").get_json()
+    second = api.get(f"/api/v1/cases?limit=2&cursor={first['next_cursor']}").get_json()
+    third = api.get(f"/api/v1/cases?limit=2&cursor={second['next_cursor']}").get_json()
+
+    seen = [c["case_id"] for page in (first, second, third) for c in page["items"]]
+    assert seen == list(reversed(created))
+    assert third["next_cursor"] is None
+
+
+def test_cases_filter_by_status(mis, api):
+    open_cases(mis, 2)
+    assert len(api.get("/api/v1/cases?status=open").get_json()["items"]) == 2
+    assert api.get("/api/v1/cases?status=closed").get_json()["items"] == []
+
+
+def test_bad_query_arguments_are_422_naming_the_field(api):
+    response = api.get("/api/v1/cases?limit=0&status=lost&cursor=%%%")
+    assert response.status_code == 422
+    assert {"limit", "status"} <= set(response.get_json()["errors"])
+
+
+def test_a_bad_cursor_is_422(api):
+    response = api.get("/api/v1/cases?cursor=bm90IGpzb24")
+    assert response.status_code == 422 and "cursor" in response.get_json()["errors"]
+
+
+def test_one_case_shows_consent_open_and_the_other_steps_pending(mis, api):
+    case_id = open_cases(mis, 1, threshold="child_protection")[0]
+
+    body = api.get(f"/api/v1/cases/{case_id}").get_json()
+
+    assert body["case_id"] == case_id and body["concern_id"] == "C-api-0"
+    assert (body["status"], body["outcome"], body["urgency"]) == ("open", None, "standard")
+    assert body["retention_category"] == "child_protection"
+    assert body["review_on"] == "2038-07-19"  # date of birth + 25 years
+    assert [(s["kind"], s["status"]) for s in body["steps"]] == [
+        ("consent", "open"), ("consultation", "pending"), ("share", "pending")]
+    assert body["steps"][0]["due_at"] and body["steps"][0]["reminders_sent"] == 0
+    assert body["decisions"] == {"consent": [], "consultation": [], "share": []}
+    assert body["legal_hold"] is False
+
+
+def test_a_case_shows_no_personal_data(mis, api):
+    case_id = open_cases(mis, 1)[0]
+    raw = api.get(f"/api/v1/cases/{case_id}").get_data(as_text=True)
+    for secret in (factories.PUPIL_GIVEN, factories.PUPIL_FAMILY, factories.CONCERN_FACTS):
+        assert secret not in raw
+
+
+def test_an_unknown_case_is_404_in_json(api):
+    response = api.get("/api/v1/cases/IS-NOPE")
+    assert response.status_code == 404 and response.is_json
+
+
+def test_a_case_audit_lists_its_events_in_order(mis, api):
+    case_id = open_cases(mis, 1)[0]
+    items = api.get(f"/api/v1/cases/{case_id}/audit").get_json()["items"]
+    assert [i["action"] for i in items] == ["case.opened", "step.opened", "event.accepted"]
+    assert [i["seq"] for i in items] == sorted(i["seq"] for i in items)
+    assert items[0]["details"]["concern_id"] == "C-api-0"
+
+
+def test_audit_verify_reports_the_chain(mis, api):
+    open_cases(mis, 2)
+    body = api.get("/api/v1/audit/verify").get_json()
+    assert body["ok"] is True and body["events"] >= 6 and len(body["head"]) == 64 and body["first_bad"] is None
+
+
+def test_the_openapi_document_describes_the_webhook_and_the_api(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"] == "3.1.0"
+    assert {"/webhooks/mis", "/api/v1/cases", "/api/v1/cases/{case_id}", "/api/v1/audit/verify"} <= set(doc["paths"])
+    concern = doc["components"]["schemas"]["concern_raised"]
+    assert {"concern_id", "facts", "opinion", "pupil"} <= set(concern["properties"])
+    assert "facts" in concern["required"]
+    assert doc["components"]["schemas"]["Case"]["properties"]["steps"]

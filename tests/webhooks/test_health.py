@@ -1,0 +1,62 @@
+"""Health, readiness and metrics."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from infoshare_workflow.app import create_app
+
+from .. import factories
+
+
+def test_healthz_answers_while_the_process_is_up(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_readyz_is_200_with_the_database_and_an_in_process_broker(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.get_json()["checks"] == {"database": True, "broker": True}
+
+
+def test_readyz_is_200_with_a_real_redis_broker(settings, runtime):
+    from tests.conftest import REDIS_URL
+
+    response = create_app(replace(settings, broker_url=REDIS_URL)).test_client().get("/readyz")
+    assert response.status_code == 200
+
+
+def test_readyz_is_503_when_the_broker_is_unreachable(settings, runtime):
+    app = create_app(replace(settings, broker_url="redis://127.0.0.1:1/0"))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"] == {"database": True, "broker": False}
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(settings):
+    app = create_app(replace(settings, database_url="postgresql://root@127.0.0.1:1/nowhere"))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503 and response.get_json()["checks"]["database"] is False
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0 if wanted else float("nan")
+
+
+def test_metrics_count_events_by_type_and_outcome_and_time_requests(client, mis):
+    before = client.get("/metrics").get_data(as_text=True)
+    event = factories.concern_raised()
+    mis.post(event, msg_id="msg_m")
+    mis.post(event, msg_id="msg_m")
+    mis.post(factories.envelope("concern.raised", {}))
+
+    after = client.get("/metrics").get_data(as_text=True)
+    for outcome in ("accepted", "duplicate", "rejected"):
+        delta = metric(after, "infoshare_events_total", type="concern.raised", outcome=outcome) - metric(
+            before, "infoshare_events_total", type="concern.raised", outcome=outcome)
+        assert delta == 1, outcome
+    assert metric(after, "infoshare_request_seconds_count", route="/webhooks/mis", status="202") >= 1
+    assert "isw_" not in after and factories.PUPIL_GIVEN not in after
