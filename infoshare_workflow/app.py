@@ -5,32 +5,32 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from pathlib import Path
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, g, request
 
-from .config import ConfigError, Settings, load_settings
+from .config import TEMPLATES, ConfigError, Settings, load_settings
 from .metrics import REQUEST_SECONDS
 from .runtime import build_runtime
 from .celery_app import create_celery
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     runtime = build_runtime(settings)
-    app = Flask("infoshare_workflow", template_folder=str(TEMPLATES))
+    app = Flask("infoshare_workflow", template_folder=str(TEMPLATES), static_folder=str(TEMPLATES / "static"))
     app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
     app.extensions["infoshare"] = runtime
     app.extensions["infoshare.celery"] = create_celery(runtime)
 
     # The composition root is the one place that reaches out to the adapters.
-    from webhooks import admin_api, health, mis
+    from webhooks import admin_api, disclosures, health, mis, task_links
 
-    app.register_blueprint(mis.bp)
-    app.register_blueprint(admin_api.bp)
-    app.register_blueprint(health.bp)
+    for blueprint in (mis.bp, admin_api.bp, health.bp, task_links.bp, disclosures.bp):
+        app.register_blueprint(blueprint)
+    app.jinja_env.filters["local"] = _local_time_filter(settings.timezone)
 
     @app.before_request
     def _start_timer() -> None:
@@ -45,6 +45,19 @@ def create_app(settings: Settings | None = None) -> Flask:
         return response
 
     return app
+
+
+def _local_time_filter(zone_name: str) -> Any:
+    zone = ZoneInfo(zone_name)
+
+    def local(value: Any, fmt: str = "%a %d %b %Y, %H:%M") -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            return value.astimezone(zone).strftime(fmt)
+        return value.strftime("%d %b %Y") if isinstance(value, date) else str(value)
+
+    return local
 
 
 def main_app() -> Flask:

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from . import audit, retention, timeliness
 from .db import insert
 from .models import Case, ChronologyEntry, Concern, Step, utcnow
-from .people import route_dsl
+from .people import route_to
+from .steps import alert_managers, open_step
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -57,7 +58,7 @@ def open_case(session: Session, concern_pk: int, data: dict[str, Any], event_id:
     case = Case(
         case_id=new_case_id(),
         concern_pk=concern_pk,
-        dsl_staff_id=route_dsl(session, data.get("assigned_dsl")),
+        dsl_staff_id=route_to(session, "dsl", data.get("assigned_dsl")),
         status="open",
         urgency=data["urgency"],
         threshold=data.get("threshold"),
@@ -67,12 +68,8 @@ def open_case(session: Session, concern_pk: int, data: dict[str, Any], event_id:
     )
     session.add(case)
     session.flush()
-    consent = Step(
-        case_pk=case.id, kind="consent", status="open", assignee=case.dsl_staff_id,
-        opened_at=now, due_at=timeliness.due_at("consent", case.urgency, now),
-    )
     session.add_all([
-        consent,
+        Step(case_pk=case.id, kind="consent", status="pending"),
         Step(case_pk=case.id, kind="consultation", status="pending"),
         Step(case_pk=case.id, kind="share", status="pending"),
         ChronologyEntry(case_pk=case.id, at=data["raised_at"], kind="concern_raised", event_id=event_id),
@@ -81,9 +78,12 @@ def open_case(session: Session, concern_pk: int, data: dict[str, Any], event_id:
     audit.append(session, actor="mis", action="case.opened", case_id=case.case_id,
                  details={"concern_id": data["concern_id"], "urgency": case.urgency,
                           "threshold": case.threshold, "dsl": case.dsl_staff_id})
-    audit.append(session, actor="system", action="step.opened", case_id=case.case_id,
-                 details={"step": "consent", "step_id": consent.id, "assignee": consent.assignee,
-                          "due_at": consent.due_at})
+    immediate = case.urgency == "immediate"
+    # "In emergencies you might not seek consent if it causes delays": pre-filled, the DSL confirms.
+    open_step(session, case, "consent", now=now,
+              prefill={"outcome": "not_sought", "not_sought_reason": "undue_delay"} if immediate else None)
+    if immediate:
+        alert_managers(session, case)
     return case
 
 

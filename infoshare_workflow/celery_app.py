@@ -7,11 +7,14 @@ and routed to INFOSHARE_QUEUE so a shared broker stays tidy.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery
 
 from .runtime import Runtime
 
-TASK_MODULES = ["tasks.mis"]
+TASK_MODULES = ["tasks.mis", "tasks.mail", "tasks.shares", "tasks.outbox"]
+RELAY_TASK = "infoshare.outbox.relay"
 
 
 def create_celery(runtime: Runtime) -> Celery:
@@ -31,7 +34,19 @@ def create_celery(runtime: Runtime) -> Celery:
         worker_hijack_root_logger=False,
         timezone=settings.timezone,
     )
+    celery.conf.beat_schedule = {
+        # A short, frequent pass; the timers themselves live in the database (RELIABILITY.md).
+        "outbox-relay": {"task": RELAY_TASK, "schedule": float(settings.dispatch_interval),
+                         "options": {"queue": settings.queue, "expires": settings.dispatch_interval * 2}},
+    }
     celery.infoshare = runtime  # type: ignore[attr-defined]
+
+    def publish(message_id: str, task: str, kwargs: dict[str, Any]) -> None:
+        celery.send_task(task, kwargs={**kwargs, "outbox_id": message_id}, task_id=message_id,
+                         queue=settings.queue)
+
+    if not settings.embedded_broker:
+        runtime.publish = publish
     return celery
 
 

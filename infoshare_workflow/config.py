@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE_URL = "sqlite:///infoshare.db"
 EMBEDDED_BROKER_URL = "memory://"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 class ConfigError(RuntimeError):
@@ -44,6 +45,9 @@ class Settings:
     policy_file: str | None = None
     dispatch_interval: int = 60
     embedded: bool = field(default=False)
+    outbox_dir: str = "outbox"
+    outbox_lease_seconds: int = 120
+    school_name: str = "the school"
 
     @property
     def embedded_broker(self) -> bool:
@@ -115,6 +119,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("INFOSHARE_DISPATCH_INTERVAL must be a whole number of seconds") from exc
     if interval < 1:
         raise ConfigError("INFOSHARE_DISPATCH_INTERVAL must be at least 1 second")
+    try:
+        lease = int(env.get("INFOSHARE_OUTBOX_LEASE", "120"))
+    except ValueError as exc:
+        raise ConfigError("INFOSHARE_OUTBOX_LEASE must be a whole number of seconds") from exc
     timezone = env.get("INFOSHARE_TIMEZONE") or "Europe/London"
     try:
         ZoneInfo(timezone)
@@ -134,4 +142,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         policy_file=env.get("INFOSHARE_POLICY_FILE") or None,
         dispatch_interval=interval,
         embedded=embedded,
+        outbox_dir=env.get("INFOSHARE_OUTBOX_DIR") or _default_outbox(database_url),
+        outbox_lease_seconds=max(lease, 5),
+        school_name=env.get("INFOSHARE_SCHOOL_NAME") or "the school",
     )
+
+
+def _default_outbox(database_url: str) -> str:
+    """Beside the SQLite file on the embedded defaults; ./outbox otherwise."""
+    if database_url.startswith("sqlite:///"):
+        return str(Path(database_url.removeprefix("sqlite:///")).with_name("outbox"))
+    return "outbox"

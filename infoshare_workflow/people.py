@@ -81,19 +81,26 @@ def record_closures(session: Session, days: list[date], source: str) -> int:
     return len(result.all())
 
 
-def route_dsl(session: Session, named: str | None) -> str | None:
-    """The concern's named DSL if active, else round-robin over active DSLs (DOMAIN.md "Who")."""
-    active_dsls = (
+def active_with_role(session: Session, role: str) -> list[Staff]:
+    return list(session.scalars(
+        select(Staff).join(StaffRole, StaffRole.staff_id == Staff.staff_id)
+        .where(StaffRole.role == role, Staff.active.is_(True)).order_by(Staff.staff_id)
+    ))
+
+
+def route_to(session: Session, role: str, named: str | None = None) -> str | None:
+    """The named person if active in that role, else round-robin over the role (DOMAIN.md "Who")."""
+    candidates = (
         select(Staff)
         .join(StaffRole, StaffRole.staff_id == Staff.staff_id)
-        .where(StaffRole.role == "dsl", Staff.active.is_(True))
+        .where(StaffRole.role == role, Staff.active.is_(True))
     )
     if named is not None:
-        chosen = session.scalars(active_dsls.where(Staff.staff_id == named)).first()
+        chosen = session.scalars(candidates.where(Staff.staff_id == named)).first()
         if chosen is not None:
             return chosen.staff_id
     chosen = session.scalars(
-        active_dsls.order_by(Staff.last_assigned_at.asc().nulls_first(), Staff.staff_id).limit(1)
+        candidates.order_by(Staff.last_assigned_at.asc().nulls_first(), Staff.staff_id).limit(1)
     ).first()
     if chosen is None:
         return None

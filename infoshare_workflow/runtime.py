@@ -1,21 +1,36 @@
 """What a running process holds: settings, the database engine and its sessions.
 
 Built once by the app factory, the worker factory or the CLI, from the same settings, so
-every door into the product sees the same database and keys.
+every door into the product sees the same database and keys. Outbox rows written in a
+transaction are published right after it commits (never before), through `publish`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
 from .crypto import KeyRing
 from .db import make_engine, make_sessionmaker, transaction
+from .outbox import PENDING_KEY
+
+log = logging.getLogger(__name__)
+
+
+Publisher = Callable[[str, str, dict[str, Any]], None]
+
+
+def _not_wired(message_id: str, task: str, kwargs: dict[str, Any]) -> None:
+    """Until a Celery app is wired in, the relay publishes later: nothing is lost."""
+    log.info("outbox %s (%s) left for the relay", message_id, task)
 
 
 @dataclass
@@ -23,6 +38,17 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    publish: Publisher = field(default=_not_wired)
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.outbox_lease_seconds)
+
+    def publish_safely(self, message_id: str, task: str, kwargs: dict[str, Any]) -> None:
+        try:
+            self.publish(message_id, task, kwargs)
+        except Exception:  # noqa: BLE001 - the relay re-publishes after the lease
+            log.warning("publishing outbox %s failed; the relay will retry it", message_id, exc_info=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -41,4 +67,15 @@ class Runtime:
 def build_runtime(settings: Settings) -> Runtime:
     KeyRing.configure(settings.encryption_keys)
     engine = make_engine(settings.database_url)
-    return Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+    runtime = Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+
+    @event.listens_for(runtime.sessions, "after_commit")
+    def _publish_after_commit(session: Session) -> None:
+        for message_id, task, kwargs in session.info.pop(PENDING_KEY, []):
+            runtime.publish_safely(message_id, task, kwargs)
+
+    @event.listens_for(runtime.sessions, "after_rollback")
+    def _forget_after_rollback(session: Session) -> None:
+        session.info.pop(PENDING_KEY, None)
+
+    return runtime

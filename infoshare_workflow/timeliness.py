@@ -11,10 +11,17 @@ from datetime import datetime, timedelta
 from .vocabulary import URGENCIES
 
 _DURATIONS: dict[str, dict[str, timedelta]] = {
-    "immediate": {"consent": timedelta(hours=1), "consultation": timedelta(hours=1), "share": timedelta(hours=2)},
-    "high": {"consent": timedelta(days=1), "consultation": timedelta(hours=4), "share": timedelta(days=1)},
-    "standard": {"consent": timedelta(days=3), "consultation": timedelta(days=2), "share": timedelta(days=2)},
+    "immediate": {"consent": timedelta(hours=1), "consultation": timedelta(hours=1), "share": timedelta(hours=2),
+                  "information": timedelta(hours=1)},
+    "high": {"consent": timedelta(days=1), "consultation": timedelta(hours=4), "share": timedelta(days=1),
+             "information": timedelta(hours=4)},
+    "standard": {"consent": timedelta(days=3), "consultation": timedelta(days=2), "share": timedelta(days=2),
+                 "information": timedelta(days=1)},
 }
+
+
+TASK_LINK_LIFETIME = timedelta(days=7)
+DISCLOSURE_LINK_LIFETIME = timedelta(days=14)
 
 
 def due_at(kind: str, urgency: str, start: datetime) -> datetime:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..crypto import EncryptedJSON, EncryptedText
@@ -53,6 +53,8 @@ class Case(Base):
 
     concern: Mapped[Concern] = relationship()
     steps: Mapped[list[Step]] = relationship(back_populates="case", order_by="Step.id")
+    disclosures: Mapped[list["Disclosure"]] = relationship(order_by="Disclosure.id")  # noqa: F821
+    notices: Mapped[list["Notice"]] = relationship(order_by="Notice.id")  # noqa: F821
     decisions: Mapped[list[DecisionRecord]] = relationship(order_by="DecisionRecord.id")
     chronology: Mapped[list[ChronologyEntry]] = relationship(order_by="ChronologyEntry.id")
 
@@ -74,6 +76,7 @@ class Step(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    prefill: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     case: Mapped[Case] = relationship(back_populates="steps")
 

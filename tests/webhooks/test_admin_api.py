@@ -92,7 +92,7 @@ def test_an_unknown_case_is_404_in_json(api):
 def test_a_case_audit_lists_its_events_in_order(mis, api):
     case_id = open_cases(mis, 1)[0]
     items = api.get(f"/api/v1/cases/{case_id}/audit").get_json()["items"]
-    assert [i["action"] for i in items] == ["case.opened", "step.opened", "event.accepted"]
+    assert [i["action"] for i in items] == ["case.opened", "step.opened", "email.undeliverable", "event.accepted"]
     assert [i["seq"] for i in items] == sorted(i["seq"] for i in items)
     assert items[0]["details"]["concern_id"] == "C-api-0"
 

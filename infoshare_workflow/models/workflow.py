@@ -1,0 +1,118 @@
+"""Rows that carry work between the database and the workers, and what the share sends out.
+
+The outbox is written in the same transaction as the change that needs the work, so a lost
+broker message or a killed worker delays work but never loses it (RELIABILITY.md).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..crypto import EncryptedJSON, EncryptedText
+from .base import Base, UTCDateTime, utcnow
+
+
+class Recipient(Base):
+    """An agency in the directory a share chooses from (golden rule 6: only those who need it)."""
+
+    __tablename__ = "recipients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TaskLink(Base):
+    """One emailed link: names one step and one assignee, expires, answers once."""
+
+    __tablename__ = "task_links"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id"), index=True)
+    assignee: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """A task to publish; `task_id` at the broker is this row's id, so consumers can dedupe."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    task: Mapped[str] = mapped_column(String(64))
+    kwargs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Email(Base):
+    """An email to send exactly once; rendered from its template at send time.
+
+    `context` holds no personal data (step, case reference, due time, link id); the
+    address is encrypted. A claim with a lease lets a re-delivered task take over from a
+    killed worker without two workers sending.
+    """
+
+    __tablename__ = "emails"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    template: Mapped[str] = mapped_column(String(64))
+    to_address: Mapped[str] = mapped_column(EncryptedText)
+    to_label: Mapped[str] = mapped_column(String(80))
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Disclosure(Base):
+    """What one recipient was sent: a snapshot of exactly the chosen items, and its hash."""
+
+    __tablename__ = "disclosures"
+    __table_args__ = (UniqueConstraint("decision_id", "recipient_id", name="uq_disclosures_decision_recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_pk: Mapped[int] = mapped_column("case_id", ForeignKey("cases.id"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision_records.id"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
+    link_id: Mapped[str] = mapped_column(String(43), unique=True)
+    items: Mapped[list[str]] = mapped_column(JSON)
+    content: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    snapshot_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    recipient: Mapped[Recipient] = relationship()
+
+
+class Notice(Base):
+    """A notice to the family: queued to send, sent, or suppressed with a reason (golden rule 2)."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_pk: Mapped[int | None] = mapped_column("case_id", ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(EncryptedText)
+    reconsider_on: Mapped[date | None] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

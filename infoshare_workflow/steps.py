@@ -1,0 +1,126 @@
+"""The step machine: consent -> consultation (-> information -> consultation)* -> share.
+
+Each transition runs inside one database transaction: the decision record, the step it
+closes, the step it opens with its due date, the email to the next person (through the
+outbox) and the audit events commit together or not at all (golden rule 7: keep a record).
+No Flask or Celery here: views and tasks call these functions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import audit, timeliness
+from .links import LinkState, claim_task_link, close_links, issue_task_link, task_link_state
+from .mail import queue_email
+from .models import Case, DecisionRecord, Staff, Step, TaskLink, utcnow
+from .people import active_with_role, route_to
+
+STEP_LABELS = {
+    "consent": "Consent decision",
+    "consultation": "Manager consultation",
+    "information": "More information for the manager",
+    "share": "Share decision",
+}
+
+
+class LinkGone(Exception):
+    """The link expired, was answered, or its task closed (410)."""
+
+
+class LinkUnknown(Exception):
+    """No such link (404)."""
+
+
+def _staff_email(session: Session, staff_id: str | None) -> str | None:
+    staff = session.get(Staff, staff_id) if staff_id else None
+    return staff.email if staff is not None and staff.active else None
+
+
+def send_task_email(session: Session, case: Case, step: Step, *, reason: str = "opened") -> None:
+    """A fresh link for the assignee, by email; no personal data in it."""
+    address = _staff_email(session, step.assignee)
+    if address is None:
+        audit.append(session, actor="system", action="email.undeliverable", case_id=case.case_id,
+                     details={"step": step.kind, "step_id": step.id, "assignee": step.assignee})
+        return
+    link = issue_task_link(session, step, timeliness.TASK_LINK_LIFETIME)
+    queue_email(session, template="task", to_address=address, to_label=f"staff:{step.assignee}",
+                case_id=case.case_id, context={
+                    "step": step.kind, "step_label": STEP_LABELS[step.kind], "due_at": step.due_at.isoformat(),
+                    "link_id": link.id, "urgency": case.urgency, "reason": reason,
+                })
+
+
+def open_step(session: Session, case: Case, kind: str, *, now: datetime | None = None,
+              prefill: dict[str, Any] | None = None) -> Step:
+    now = now or utcnow()
+    step = session.scalars(
+        select(Step).where(Step.case_pk == case.id, Step.kind == kind, Step.status == "pending").order_by(Step.round)
+    ).first()
+    if step is None:
+        last_round = session.scalar(select(func.max(Step.round)).where(Step.case_pk == case.id, Step.kind == kind))
+        step = Step(case_pk=case.id, kind=kind, round=(last_round or 0) + 1)
+        session.add(step)
+    step.assignee = route_to(session, "manager") if kind == "consultation" else case.dsl_staff_id
+    step.status, step.opened_at, step.prefill = "open", now, prefill
+    step.due_at = timeliness.due_at(kind, case.urgency, now)
+    session.flush()
+    audit.append(session, actor="system", action="step.opened", case_id=case.case_id,
+                 details={"step": kind, "step_id": step.id, "round": step.round, "assignee": step.assignee,
+                          "due_at": step.due_at})
+    send_task_email(session, case, step)
+    return step
+
+
+def complete_step(session: Session, step: Step, now: datetime | None = None) -> None:
+    step.status, step.completed_at = "done", now or utcnow()
+    close_links(session, step.id)
+
+
+def alert_managers(session: Session, case: Case) -> None:
+    """An immediate concern reaches every manager at once (the emergency path)."""
+    for manager in active_with_role(session, "manager"):
+        if manager.email:
+            queue_email(session, template="alert", to_address=manager.email, to_label=f"staff:{manager.staff_id}",
+                        case_id=case.case_id, context={"urgency": case.urgency})
+    audit.append(session, actor="system", action="case.alerted", case_id=case.case_id,
+                 details={"managers": [m.staff_id for m in active_with_role(session, "manager")]})
+
+
+def record_decision(session: Session, case: Case, step: Step, kind: str, payload: dict[str, Any],
+                    actor: str) -> DecisionRecord:
+    record = DecisionRecord(case_pk=case.id, step_id=step.id, kind=kind, payload=payload, recorded_by=actor)
+    session.add(record)
+    session.flush()
+    return record
+
+
+def resolve_link(session: Session, link_id: str) -> tuple[TaskLink, Step, Case]:
+    """The live link's step and case, or LinkUnknown / LinkGone."""
+    link = session.get(TaskLink, link_id)
+    step = session.get(Step, link.step_id) if link is not None else None
+    state = task_link_state(link, step)
+    if state is LinkState.UNKNOWN:
+        raise LinkUnknown(link_id)
+    if state is LinkState.GONE:
+        raise LinkGone(link_id)
+    assert link is not None and step is not None
+    return link, step, step.case
+
+
+def claim(session: Session, link_id: str) -> tuple[TaskLink, Step, Case]:
+    """Resolve and use the link once, inside the caller's transaction."""
+    link, step, case = resolve_link(session, link_id)
+    if not claim_task_link(session, link_id):
+        raise LinkGone(link_id)
+    return link, step, case
+
+
+def latest(case: Case, kind: str) -> DecisionRecord | None:
+    records = [d for d in case.decisions if d.kind == kind]
+    return records[-1] if records else None
