@@ -39,7 +39,7 @@ def get_case(session: Session, case_id: str) -> Case | None:
     return session.scalars(
         select(Case)
         .options(selectinload(Case.concern).selectinload(Concern.pupil), selectinload(Case.steps),
-                 selectinload(Case.decisions))
+                 selectinload(Case.decisions), selectinload(Case.disclosures), selectinload(Case.notices))
         .where(Case.case_id == case_id)
     ).first()
 
@@ -48,12 +48,21 @@ def case_view(case: Case) -> dict[str, Any]:
     """The case with its decisions grouped by kind, ready for CaseSchema."""
     decisions: dict[str, list[Any]] = defaultdict(list)
     for record in case.decisions:
-        decisions[record.kind].append(record)
+        # The DSL's answer to a manager's question belongs to the consultation exchange.
+        decisions["consultation" if record.kind == "information" else record.kind].append(record)
     return {
         "case_id": case.case_id, "concern": case.concern, "status": case.status, "outcome": case.outcome,
         "urgency": case.urgency, "threshold": case.threshold, "opened_at": case.opened_at,
         "closed_at": case.closed_at, "retention_category": case.retention_category,
         "review_on": case.review_on, "legal_hold": case.legal_hold, "steps": case.steps,
         "decisions": {k: decisions.get(k, []) for k in ("consent", "consultation", "share")},
-        "disclosures": [], "notices": [],
+        "disclosures": [
+            {"id": d.id, "recipient_id": d.recipient_id, "recipient": d.recipient.name, "items": d.items,
+             "snapshot_hash": d.snapshot_hash, "created_at": d.created_at, "expires_at": d.expires_at,
+             "accessed_at": d.accessed_at} for d in case.disclosures
+        ],
+        "notices": [
+            {"id": n.id, "kind": n.kind, "status": n.status, "reconsider_on": n.reconsider_on,
+             "created_at": n.created_at, "sent_at": n.sent_at} for n in case.notices
+        ],
     }

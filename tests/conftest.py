@@ -89,8 +89,8 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, outbox_dir=str(tmp_path / "outbox"))
 
 
 @pytest.fixture
@@ -159,6 +159,8 @@ def worker_env(settings: Settings, queue: str, broker_url: str = REDIS_URL) -> d
         "INFOSHARE_SECRET_KEY": settings.secret_key,
         "INFOSHARE_ENCRYPTION_KEYS": ",".join(settings.encryption_keys),
         "INFOSHARE_QUEUE": queue,
+        "INFOSHARE_OUTBOX_DIR": settings.outbox_dir,
+        **({"INFOSHARE_SMTP_URL": settings.smtp_url} if settings.smtp_url else {}),
     }
 
 

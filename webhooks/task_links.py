@@ -79,6 +79,13 @@ def submit(token: str) -> Response:
     link_id = _link_id(token)
     if isinstance(link_id, Response):
         return link_id
+    with runtime().transaction() as session:
+        try:
+            resolve_link(session, link_id)
+        except LinkUnknown:
+            return unknown()
+        except LinkGone:
+            return gone("task")
     csrf_state, csrf_link = unsign(request.form.get("csrf_token", ""), CSRF_SALT, TASK_LINK_LIFETIME)
     if csrf_state is not LinkState.LIVE or csrf_link != link_id:
         return page("pages/form_expired.html", 400, token=token)

@@ -30,6 +30,7 @@ class StepSchema(Schema):
 
 class DecisionSchema(Schema):
     id = fields.Integer()
+    kind = fields.String()
     recorded_by = fields.String()
     recorded_at = fields.AwareDateTime()
     supersedes = fields.Integer(allow_none=True, attribute="supersedes_id")
@@ -40,6 +41,26 @@ class DecisionsSchema(Schema):
     consent = fields.List(fields.Nested(DecisionSchema))
     consultation = fields.List(fields.Nested(DecisionSchema))
     share = fields.List(fields.Nested(DecisionSchema))
+
+
+class DisclosureSchema(Schema):
+    id = fields.Integer()
+    recipient_id = fields.Integer()
+    recipient = fields.String()
+    items = fields.List(fields.String())
+    snapshot_hash = fields.String()
+    created_at = fields.AwareDateTime()
+    expires_at = fields.AwareDateTime()
+    accessed_at = fields.AwareDateTime(allow_none=True)
+
+
+class NoticeSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    status = fields.String()
+    reconsider_on = fields.Date(allow_none=True)
+    created_at = fields.AwareDateTime()
+    sent_at = fields.AwareDateTime(allow_none=True)
 
 
 class CaseSummarySchema(Schema):
@@ -59,8 +80,8 @@ class CaseSchema(CaseSummarySchema):
     legal_hold = fields.Boolean()
     steps = fields.List(fields.Nested(StepSchema))
     decisions = fields.Nested(DecisionsSchema)
-    disclosures = fields.List(fields.Dict())
-    notices = fields.List(fields.Dict())
+    disclosures = fields.List(fields.Nested("DisclosureSchema"))
+    notices = fields.List(fields.Nested("NoticeSchema"))
 
 
 class CasePageSchema(Schema):
