@@ -9,7 +9,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from .config import TEMPLATES, ConfigError, Settings, load_settings
 from .metrics import REQUEST_SECONDS
@@ -31,6 +32,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (mis.bp, admin_api.bp, health.bp, task_links.bp, disclosures.bp):
         app.register_blueprint(blueprint)
     app.jinja_env.filters["local"] = _local_time_filter(settings.timezone)
+
+    @app.errorhandler(HTTPException)
+    def _json_for_api(exc: HTTPException) -> Any:
+        """Routing errors under /api answer JSON too ("every response is JSON")."""
+        if request.path.startswith("/api/"):
+            response = jsonify({"status": "error", "message": exc.description or exc.name})
+            response.status_code = exc.code or 500
+            return response
+        return exc
 
     @app.before_request
     def _start_timer() -> None:

@@ -9,7 +9,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from . import __version__
-from .schemas import api, mis_events
+from .schemas import api, mis_events, recipients
 
 
 def _json(schema: str, description: str) -> dict[str, Any]:
@@ -31,6 +31,9 @@ def openapi_document() -> dict[str, Any]:
     for schema in (api.CaseSchema, api.CasePageSchema, api.AuditEventSchema, api.AuditListSchema,
                    api.AuditVerificationSchema, api.ErrorSchema):
         spec.components.schema(schema.__name__.removesuffix("Schema"), schema=schema)
+    for schema in (recipients.RecipientSchema, recipients.RecipientListSchema, recipients.RecipientCreateSchema):
+        spec.components.schema(schema.__name__.removesuffix("Schema"), schema=schema)
+    spec.components.schema("RecipientPatch", {"minProperties": 1}, schema=recipients.RecipientPatchSchema)
 
     signed = [{"in": "header", "name": h, "required": True, "schema": {"type": "string"}}
               for h in ("webhook-id", "webhook-timestamp", "webhook-signature")]
@@ -70,4 +73,43 @@ def openapi_document() -> dict[str, Any]:
         "summary": "Recompute the audit hash chain", "security": secured,
         "responses": {"200": _json("AuditVerification", "the result")},
     }})
+    _recipient_paths(spec, secured)
     return spec.to_dict()
+
+
+def _recipient_paths(spec: APISpec, secured: list[dict[str, list[str]]]) -> None:
+    recipient_id = [{"in": "path", "name": "id", "required": True, "schema": {"type": "integer"}}]
+    body = {"required": True, "content": {"application/json": {"schema": "RecipientCreate"}}}
+    spec.path(path="/api/v1/recipients", operations={
+        "get": {
+            "summary": "The recipient directory a share chooses from, active and inactive",
+            "security": secured,
+            "responses": {"200": _json("RecipientList", "every entry, by name"),
+                          "401": _json("Error", "no valid token")},
+        },
+        "post": {
+            "summary": "Add an agency to the directory", "security": secured, "requestBody": body,
+            "responses": {"201": _json("Recipient", "the new entry"), "400": _json("Error", "not a JSON object"),
+                          "401": _json("Error", "no valid token"), "415": _json("Error", "not application/json"),
+                          "422": _json("Error", "errors by field")},
+        },
+    })
+    spec.path(path="/api/v1/recipients/{id}", operations={
+        "patch": {
+            "summary": "Change any of name, kind, email, active (true brings an entry back)",
+            "security": secured, "parameters": recipient_id,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": "RecipientPatch"}}},
+            "responses": {"200": _json("Recipient", "the entry as changed"),
+                          "400": _json("Error", "not a JSON object"), "401": _json("Error", "no valid token"),
+                          "404": _json("Error", "no such recipient"),
+                          "415": _json("Error", "not application/json"), "422": _json("Error", "errors by field")},
+        },
+        "delete": {
+            "summary": "Deactivate an entry (it is never deleted: disclosures keep pointing at it)",
+            "description": "Sets `active` to false, so a share can no longer choose it; the record of who "
+                           "received what is kept (golden rule 7). Repeating it is harmless.",
+            "security": secured, "parameters": recipient_id,
+            "responses": {"204": {"description": "deactivated"}, "401": _json("Error", "no valid token"),
+                          "404": _json("Error", "no such recipient")},
+        },
+    })

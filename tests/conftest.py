@@ -90,7 +90,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, outbox_dir=str(tmp_path / "outbox"))
+    return make_settings(database_url, outbox_dir=str(tmp_path / "outbox"), queue=f"infoshare-test-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture
@@ -160,6 +160,8 @@ def worker_env(settings: Settings, queue: str, broker_url: str = REDIS_URL) -> d
         "INFOSHARE_ENCRYPTION_KEYS": ",".join(settings.encryption_keys),
         "INFOSHARE_QUEUE": queue,
         "INFOSHARE_OUTBOX_DIR": settings.outbox_dir,
+        "INFOSHARE_DISPATCH_INTERVAL": str(settings.dispatch_interval),
+        "INFOSHARE_OUTBOX_LEASE": str(settings.outbox_lease_seconds),
         **({"INFOSHARE_SMTP_URL": settings.smtp_url} if settings.smtp_url else {}),
     }
 
@@ -167,10 +169,11 @@ def worker_env(settings: Settings, queue: str, broker_url: str = REDIS_URL) -> d
 class WorkerProcess:
     """A real `celery worker` process on Redis, consuming a queue of its own."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
-        self.queue = f"infoshare-test-{uuid.uuid4().hex[:8]}"
+    def __init__(self, settings: Settings, log_path: Path, beat: bool = False) -> None:
+        self.queue = settings.queue
         self.settings = settings
         self.log_path = log_path
+        self.beat = beat
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -178,7 +181,9 @@ class WorkerProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [celery, "-A", "infoshare_workflow.worker", "worker", "-Q", self.queue, "--pool=solo",
-             "--loglevel=INFO", "-n", f"{self.queue}@%h", "--without-gossip", "--without-mingle"],
+             "--loglevel=INFO", "-n", f"{self.queue}-{uuid.uuid4().hex[:4]}@%h", "--without-gossip",
+             "--without-mingle",
+             *(["-B", "-s", str(self.log_path.with_suffix(".beat"))] if self.beat else [])],
             env=worker_env(self.settings, self.queue), stdout=log, stderr=subprocess.STDOUT,
         )
 

@@ -122,3 +122,6 @@ def audit_verify() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(openapi_document())
+
+
+from . import recipients_api  # noqa: E402,F401  (routes on this blueprint)

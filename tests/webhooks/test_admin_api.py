@@ -111,3 +111,8 @@ def test_the_openapi_document_describes_the_webhook_and_the_api(client):
     assert {"concern_id", "facts", "opinion", "pupil"} <= set(concern["properties"])
     assert "facts" in concern["required"]
     assert doc["components"]["schemas"]["Case"]["properties"]["steps"]
+
+
+def test_an_unknown_path_or_method_under_the_api_answers_json(api):
+    for response in (api.get("/api/v1/nope"), api.get("/api/v1/audit")):
+        assert response.status_code in (404, 405) and response.is_json

@@ -1,0 +1,106 @@
+"""Schemas of the recipient directory (INTERFACES.md §3): what a share may be sent to.
+
+Golden rule 6 ("share with those who need it, securely"): every entry names an agency
+`kind` from DOMAIN.md and a valid email address, since that address receives the
+disclosure link. Unknown keys are rejected, not dropped, so a misspelt field never
+vanishes silently. The domain (`infoshare_workflow.recipients`) validates with these same
+schemas, so the API, the command line and any other caller share one set of rules.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from ..vocabulary import RECIPIENT_KINDS
+
+NAME_LENGTH = validate.Length(min=1, max=200)
+EMAIL_LENGTH = validate.Length(max=320)
+KIND = validate.OneOf(RECIPIENT_KINDS)
+FIELDS = ("name", "kind", "email", "active")
+
+
+def _printable(value: str) -> None:
+    """A name is shown on pages, in emails and in a one-line CLI table: no control characters."""
+    if any(unicodedata.category(c).startswith("C") for c in value):
+        raise ValidationError("Must not contain control characters such as line breaks or tabs.")
+
+
+class TrimmedString(fields.String):
+    """A string with surrounding whitespace removed before it is validated."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        return str(super()._deserialize(value, attr, data, **kwargs)).strip()
+
+
+class TrimmedEmail(fields.Email):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        return str(super()._deserialize(value, attr, data, **kwargs)).strip()
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON `true` or `false` only: "no" or 0 must not quietly switch a recipient on or off."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+def _name(**kwargs: Any) -> TrimmedString:
+    return TrimmedString(validate=[NAME_LENGTH, _printable], metadata={"description": "The agency's name."},
+                         **kwargs)
+
+
+def _kind(**kwargs: Any) -> fields.String:
+    return fields.String(validate=KIND, metadata={"description": "The agency kind (DOMAIN.md)."}, **kwargs)
+
+
+def _email(**kwargs: Any) -> TrimmedEmail:
+    return TrimmedEmail(validate=EMAIL_LENGTH,
+                        metadata={"description": "The secure address that receives disclosure links."}, **kwargs)
+
+
+class RecipientSchema(Schema):
+    """One entry of the directory, as the API shows it."""
+
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String(validate=KIND)
+    email = fields.Email()
+    active = fields.Boolean(metadata={"description": "Only active recipients can be chosen for a share."})
+
+
+class RecipientListSchema(Schema):
+    items = fields.List(fields.Nested(RecipientSchema))
+
+
+class RecipientCreateSchema(Schema):
+    """A new entry: `name`, `kind` and `email` required; `active` defaults to true."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = _name(required=True)
+    kind = _kind(required=True)
+    email = _email(required=True)
+    active = StrictBoolean(load_default=True)
+
+
+class RecipientPatchSchema(Schema):
+    """Changes to an entry: any of the fields, at least one."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = _name()
+    kind = _kind()
+    email = _email()
+    active = StrictBoolean()
+
+    @validates_schema
+    def _at_least_one(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError(f"Give at least one of {', '.join(FIELDS)}.")

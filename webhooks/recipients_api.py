@@ -1,0 +1,114 @@
+"""The recipient directory in the admin API (INTERFACES.md §3), on the admin blueprint.
+
+The routes live on `admin_api.bp`, so its bearer-token check and JSON errors apply.
+`DELETE /api/v1/recipients/{id}` deactivates the entry and answers 204: disclosures point
+at their recipient, and the record of who received what is kept (golden rule 7).
+
+Errors: body not parseable JSON, or not an object → 400; `Content-Type` not
+`application/json` → 415 (as on the MIS webhook); schema errors → 422 with `errors` by
+field; an unknown id → 404.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Response, g, jsonify, request
+from marshmallow import ValidationError
+
+from infoshare_workflow.recipients import (
+    InvalidRecipient, RecipientNotFound, add_recipient, deactivate_recipient, list_recipients, update_recipient,
+)
+from infoshare_workflow.schemas.recipients import RecipientCreateSchema, RecipientSchema
+
+from . import runtime
+from .admin_api import _error, bp
+
+_ID = re.compile(r"[0-9]{1,10}")
+NOT_FOUND = "No such recipient."
+
+
+class _BadBody(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _body() -> dict[str, Any]:
+    if not request.is_json:
+        raise _BadBody(_error(415, "Content-Type must be application/json."))
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise _BadBody(_error(400, "Body is not valid JSON."))
+    if not isinstance(payload, dict):
+        raise _BadBody(_error(400, "Body must be a JSON object."))
+    return payload
+
+
+def _actor() -> str:
+    return f"admin:{g.admin}"[:64]
+
+
+def _parse_id(raw: str) -> int | None:
+    """Ids are taken as text so a malformed one is a JSON 404 behind the token check."""
+    return int(raw) if _ID.fullmatch(raw) else None
+
+
+def _invalid(errors: Any) -> Response:
+    return _error(422, "Invalid recipient.", errors=errors)
+
+
+@bp.get("/recipients")
+def recipients() -> Response:
+    with runtime().transaction() as session:
+        items = RecipientSchema(many=True).dump(list_recipients(session))
+    return jsonify({"items": items})
+
+
+@bp.post("/recipients")
+def create_recipient() -> Response:
+    try:
+        data = RecipientCreateSchema().load(_body())
+        with runtime().transaction() as session:
+            body = RecipientSchema().dump(add_recipient(session, **data, actor=_actor()))
+    except _BadBody as exc:
+        return exc.response
+    except ValidationError as exc:
+        return _invalid(exc.messages)
+    except InvalidRecipient as exc:
+        return _invalid(exc.errors)
+    response = jsonify(body)
+    response.status_code = 201
+    return response
+
+
+@bp.patch("/recipients/<recipient_id>")
+def patch_recipient(recipient_id: str) -> Response:
+    found = _parse_id(recipient_id)
+    try:
+        if found is None:
+            raise RecipientNotFound(recipient_id)
+        changes = _body()
+        with runtime().transaction() as session:  # the domain looks the entry up, then validates
+            body = RecipientSchema().dump(update_recipient(session, found, changes, actor=_actor()))
+    except RecipientNotFound:
+        return _error(404, NOT_FOUND)
+    except _BadBody as exc:
+        return exc.response
+    except InvalidRecipient as exc:
+        return _invalid(exc.errors)
+    return jsonify(body)
+
+
+@bp.delete("/recipients/<recipient_id>")
+def delete_recipient(recipient_id: str) -> Response:
+    """Deactivates, never deletes (see the module docstring); repeating it is harmless."""
+    found = _parse_id(recipient_id)
+    try:
+        if found is None:
+            raise RecipientNotFound(recipient_id)
+        with runtime().transaction() as session:
+            deactivate_recipient(session, found, actor=_actor())
+    except RecipientNotFound:
+        return _error(404, NOT_FOUND)
+    return Response(status=204)
