@@ -92,3 +92,8 @@ def case_events(session: Session, case_id: str) -> list[AuditEvent]:
     return list(
         session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.seq))
     )
+
+
+def recent(session: Session, limit: int) -> list[AuditEvent]:
+    rows = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit))
+    return list(reversed(list(rows)))

@@ -36,6 +36,15 @@ def serve(host: str, port: int) -> None:
     if settings.embedded:
         upgrade(build_runtime(settings).engine)
     flask_app = create_app(settings)
+    if settings.embedded_broker:
+        from .inprocess import InProcessWorker
+
+        runtime = flask_app.extensions["infoshare"]
+
+        def post_fork(server: Any, worker: Any) -> None:
+            InProcessWorker(flask_app.extensions["infoshare.celery"], runtime).start()
+    else:
+        post_fork = None
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -43,12 +52,31 @@ def serve(host: str, port: int) -> None:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", 8)
             self.cfg.set("workers", 1)
+            if post_fork is not None:  # the embedded broker lives in the one worker process
+                self.cfg.set("post_fork", post_fork)
 
         def load(self) -> Any:
             return flask_app
 
     click.echo(f"infoshare: serving on http://{host}:{port} (database {_safe_url(settings.database_url)})")
     Server().run()
+
+
+@cli.command(help="Run the product on the embedded defaults with a small school and three concerns; "
+                  "prints each emailed link. --auto answers every task and exits.")
+@click.option("--auto", is_flag=True, help="Walk every case to its end, then exit 0 (1 if anything fails).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+def demo(auto: bool, host: str, port: int) -> None:
+    from .demo import run_demo
+
+    logging.getLogger().setLevel(logging.WARNING)  # the demo's own lines are the output
+    try:
+        code = run_demo(load_settings(), auto=auto, host=host, port=port, echo=click.echo)
+    except (RuntimeError, TimeoutError) as exc:
+        click.echo(f"infoshare demo: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(code)
 
 
 def _safe_url(url: str) -> str:

@@ -35,11 +35,17 @@ def test_serve_runs_on_the_embedded_defaults_and_accepts_a_signed_concern(tmp_pa
 
         wait_for(healthy, timeout=60)
         secrets = json.loads((tmp_path / "infoshare.db.secrets.json").read_text())
-        body = factories.body_of(factories.concern_raised())
-        headers = factories.signed_headers(secrets["INFOSHARE_MIS_WEBHOOK_SECRET"], body)
-        response = requests.post(f"http://127.0.0.1:{port}/webhooks/mis", data=body, headers=headers, timeout=10)
-        assert response.status_code == 202 and response.json()["case_id"].startswith("IS-")
+        secret = secrets["INFOSHARE_MIS_WEBHOOK_SECRET"]
+        for event in (factories.staff_upserted("S-02", ["dsl"]), factories.concern_raised()):
+            body = factories.body_of(event)
+            response = requests.post(f"http://127.0.0.1:{port}/webhooks/mis", data=body,
+                                     headers=factories.signed_headers(secret, body), timeout=10)
+            assert response.status_code == 202
+        assert response.json()["case_id"].startswith("IS-")
         assert (tmp_path / "infoshare.db").exists()
+        # The in-process worker sends the DSL's task email to the outbox folder.
+        emails = wait_for(lambda: list((tmp_path / "outbox").glob("*.eml")), timeout=30)
+        assert b"s-02@school.example" in emails[0].read_bytes()
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0].decode()
