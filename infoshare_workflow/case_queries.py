@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .models import Case, Concern, Step, utcnow
@@ -33,6 +33,20 @@ def list_cases(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more else None)
+
+
+def overdue_steps(session: Session, now: datetime | None = None) -> list[Step]:
+    """Open steps past due, oldest first (uses the index on steps.due_at)."""
+    return list(session.scalars(
+        select(Step).options(selectinload(Step.case))
+        .where(Step.status == "open", Step.due_at < (now or utcnow())).order_by(Step.due_at)
+    ))
+
+
+def overdue_counts(session: Session, now: datetime | None = None) -> dict[str, int]:
+    rows = session.execute(select(Step.kind, func.count()).where(Step.status == "open", Step.due_at < (now or utcnow()))
+                           .group_by(Step.kind))
+    return {kind: count for kind, count in rows}
 
 
 def get_case(session: Session, case_id: str) -> Case | None:

@@ -19,6 +19,7 @@ from . import audit, retention, timeliness
 from .db import insert
 from .models import Case, ChronologyEntry, Concern, Step, utcnow
 from .people import route_to
+from .policy import policy_of
 from .steps import alert_managers, open_step
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -63,7 +64,7 @@ def open_case(session: Session, concern_pk: int, data: dict[str, Any], event_id:
         urgency=data["urgency"],
         threshold=data.get("threshold"),
         retention_category=category,
-        review_on=retention.review_on(category, data["pupil"]["date_of_birth"], None),
+        review_on=retention.review_on(category, data["pupil"]["date_of_birth"], None, policy_of(session).retention),
         opened_at=now,
     )
     session.add(case)
@@ -100,7 +101,8 @@ def apply_update(session: Session, data: dict[str, Any], event_id: str, at: date
         changes["threshold"] = [case.threshold, data["threshold"]]
         case.threshold = data["threshold"]
         case.retention_category = retention.category_for(case.threshold)
-        case.review_on = retention.review_on(case.retention_category, case.concern.pupil.date_of_birth, None)
+        case.review_on = retention.review_on(case.retention_category, case.concern.pupil.date_of_birth, None,
+                                             policy_of(session).retention)
     if "urgency" in data and data["urgency"] != case.urgency:
         changes["urgency"] = [case.urgency, data["urgency"]]
         raised = timeliness.is_raise(case.urgency, data["urgency"])
@@ -108,8 +110,10 @@ def apply_update(session: Session, data: dict[str, Any], event_id: str, at: date
         if raised:
             for step in case.steps:
                 if step.status == "open" and step.opened_at is not None:
-                    replanned = timeliness.due_at(step.kind, case.urgency, step.opened_at)
-                    step.due_at = min(step.due_at or replanned, replanned)
+                    replanned = timeliness.due_at(session, step.kind, case.urgency, step.opened_at)
+                    if step.due_at is None or replanned < step.due_at:
+                        step.due_at = replanned
+                        timeliness.plan_timers(session, step, case.urgency)
     for field, (old, new) in changes.items():
         session.add(ChronologyEntry(case_pk=case.id, at=at, kind=f"{field}_changed", text=f"{old} -> {new}",
                                     event_id=event_id))

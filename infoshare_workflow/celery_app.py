@@ -13,8 +13,8 @@ from celery import Celery
 
 from .runtime import Runtime
 
-TASK_MODULES = ["tasks.mis", "tasks.mail", "tasks.shares", "tasks.outbox"]
-RELAY_TASK = "infoshare.outbox.relay"
+TASK_MODULES = ["tasks.mis", "tasks.mail", "tasks.shares", "tasks.dispatch"]
+DISPATCH_TASK = "infoshare.dispatch.tick"
 
 
 def create_celery(runtime: Runtime) -> Celery:
@@ -36,7 +36,7 @@ def create_celery(runtime: Runtime) -> Celery:
     )
     celery.conf.beat_schedule = {
         # A short, frequent pass; the timers themselves live in the database (RELIABILITY.md).
-        "outbox-relay": {"task": RELAY_TASK, "schedule": float(settings.dispatch_interval),
+        "dispatch": {"task": DISPATCH_TASK, "schedule": float(settings.dispatch_interval),
                          "options": {"queue": settings.queue, "expires": settings.dispatch_interval * 2}},
     }
     celery.infoshare = runtime  # type: ignore[attr-defined]

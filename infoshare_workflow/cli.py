@@ -181,6 +181,64 @@ def recipients_list(as_json: bool) -> None:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
+@cli.group(help="Cases.")
+def cases() -> None:
+    pass
+
+
+@cases.command("overdue", help="List open steps past their due time, oldest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def cases_overdue(as_json: bool) -> None:
+    import json as json_module
+
+    from .case_queries import overdue_steps
+
+    runtime = _runtime()
+    with runtime.transaction() as session:
+        rows = [{"case_id": s.case.case_id, "step": s.kind, "assignee": s.assignee, "due_at": s.due_at.isoformat(),
+                 "reminders_sent": s.reminders_sent, "escalated": s.escalated} for s in overdue_steps(session)]
+    if as_json:
+        click.echo(json_module.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no overdue steps")
+        return
+    click.echo(f"{'case':<14} {'step':<13} {'assignee':<10} {'due (UTC)':<17} {'reminders':>9}  escalated")
+    for row in rows:
+        click.echo(f"{row['case_id']:<14} {row['step']:<13} {row['assignee'] or '-':<10} {row['due_at'][:16]:<17} "
+                   f"{row['reminders_sent']:>9}  {'yes' if row['escalated'] else 'no'}")
+    click.echo(f"{len(rows)} overdue")
+
+
+@cli.group(help="The school calendar: closure days are not working days.")
+def calendar() -> None:
+    pass
+
+
+@calendar.command("close", help="Record closure days (YYYY-MM-DD ...), e.g. an INSET day.")
+@click.argument("days", nargs=-1, required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+def calendar_close(days: tuple[Any, ...]) -> None:
+    from . import audit as audit_trail
+    from .people import record_closures
+
+    with _runtime().transaction() as session:
+        added = record_closures(session, [d.date() for d in days], source="admin")
+        audit_trail.append(session, actor="admin", action="calendar.closed",
+                           details={"days": sorted(d.date().isoformat() for d in days)})
+    click.echo(f"{added} closure day(s) added, {len(days) - added} already known")
+
+
+@calendar.command("list", help="List closure days.")
+def calendar_list() -> None:
+    from sqlalchemy import select
+
+    from .models import ClosureDate
+
+    with _runtime().transaction() as session:
+        for closure in session.scalars(select(ClosureDate).order_by(ClosureDate.day)):
+            click.echo(f"{closure.day.isoformat()}  ({closure.source})")
+
+
 @cli.group(help="The tamper-evident audit trail.")
 def audit() -> None:
     pass

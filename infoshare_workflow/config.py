@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
 
+from .policy import Policy, PolicyError, load_policy
+
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE_URL = "sqlite:///infoshare.db"
@@ -48,6 +50,7 @@ class Settings:
     outbox_dir: str = "outbox"
     outbox_lease_seconds: int = 120
     school_name: str = "the school"
+    policy: Policy = field(default_factory=Policy)
 
     @property
     def embedded_broker(self) -> bool:
@@ -145,7 +148,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_dir=env.get("INFOSHARE_OUTBOX_DIR") or _default_outbox(database_url),
         outbox_lease_seconds=max(lease, 5),
         school_name=env.get("INFOSHARE_SCHOOL_NAME") or "the school",
+        policy=_policy(env.get("INFOSHARE_POLICY_FILE") or None),
     )
+
+
+def _policy(path: str | None) -> Policy:
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        lines = [f"INFOSHARE_POLICY_FILE: {line}" if not line.startswith("INFOSHARE_") else line for line in exc.errors]
+        raise ConfigError("\n".join(lines)) from exc
 
 
 def _default_outbox(database_url: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from celery import Celery
 
+from .dispatch import dispatch_timers
 from .outbox import relay
 from .runtime import Runtime
 
@@ -43,7 +44,7 @@ class InProcessWorker(threading.Thread):
                 task, kwargs = self.work.get(timeout=self.interval)
             except queue.Empty:
                 self.idle.set()
-                relay(self.runtime.sessions, self.submit, self.runtime.lease)
+                self.tick()
                 continue
             self.idle.clear()
             result = self.celery.tasks[task].apply(kwargs=kwargs)
@@ -51,6 +52,11 @@ class InProcessWorker(threading.Thread):
                 log.error("in-process task %s failed: %s", task, result.result)
             elif self.after_task is not None:
                 self.after_task(task, kwargs)
+
+    def tick(self) -> None:
+        """What beat's dispatch task does, in-process: due reminders and escalations, then the relay."""
+        dispatch_timers(self.runtime.sessions)
+        relay(self.runtime.sessions, self.submit, self.runtime.lease)
 
     def stop(self) -> None:
         self.stopping.set()

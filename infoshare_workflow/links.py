@@ -52,9 +52,8 @@ class LinkSigner:
             return LinkState.UNKNOWN, None
 
 
-def issue_task_link(session: Session, step: Step, lifetime: timedelta) -> TaskLink:
-    link = TaskLink(id=new_link_id(), step_id=step.id, assignee=step.assignee or "",
-                    expires_at=utcnow() + lifetime)
+def issue_task_link(session: Session, step: Step, expires_at: datetime) -> TaskLink:
+    link = TaskLink(id=new_link_id(), step_id=step.id, assignee=step.assignee or "", expires_at=expires_at)
     session.add(link)
     session.flush()
     return link

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client import REGISTRY
 
 EVENTS = Counter("infoshare_events", "MIS events received, by type and outcome", ["type", "outcome"])
+OVERDUE_STEPS = Gauge("infoshare_overdue_steps", "Open steps past their due time, by step kind", ["step"],
+                      multiprocess_mode="max")
 REQUEST_SECONDS = Histogram(
     "infoshare_request_seconds", "HTTP request latency by route", ["method", "route", "status"]
 )

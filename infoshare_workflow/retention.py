@@ -6,7 +6,9 @@ birth, the others from the case's closure.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+
+from .policy import DEFAULT, Duration
 
 
 def category_for(threshold: str | None, shared: bool = False) -> str:
@@ -24,10 +26,18 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def review_on(category: str, date_of_birth: date, closed_on: date | None) -> date | None:
+def _after(day: date, period: Duration) -> date:
+    if period.unit == "years":
+        return _add_years(day, int(period.amount))
+    return day + timedelta(days=period.amount if period.unit in ("days", "working days") else 0)
+
+
+def review_on(category: str, date_of_birth: date, closed_on: date | None,
+              periods: dict[str, Duration] | None = None) -> date | None:
     """The first review date, or None while an open case waits for its closure date."""
+    period = (periods or DEFAULT.retention)[category]
     if category == "child_protection":
-        return _add_years(date_of_birth, 25)
+        return _after(date_of_birth, period)
     if closed_on is None:
         return None
-    return _add_years(closed_on, 6 if category == "early_help" else 1)
+    return _after(closed_on, period)

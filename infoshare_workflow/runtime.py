@@ -67,7 +67,9 @@ class Runtime:
 def build_runtime(settings: Settings) -> Runtime:
     KeyRing.configure(settings.encryption_keys)
     engine = make_engine(settings.database_url)
-    runtime = Runtime(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+    sessions = make_sessionmaker(engine)
+    sessions.configure(info={"policy": settings.policy, "timezone": settings.timezone})
+    runtime = Runtime(settings=settings, engine=engine, sessions=sessions)
 
     @event.listens_for(runtime.sessions, "after_commit")
     def _publish_after_commit(session: Session) -> None:

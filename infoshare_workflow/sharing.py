@@ -21,6 +21,7 @@ from .links import new_link_id
 from .mail import queue_email
 from .models import Case, DecisionRecord, Disclosure, Notice, Recipient, Staff, Step, utcnow
 from .outbox import enqueue
+from .policy import policy_of
 from .steps import complete_step, latest, record_decision
 
 EXECUTE_TASK = "infoshare.shares.execute"
@@ -76,7 +77,8 @@ def close_case(session: Session, case: Case, outcome: str, actor: str, now: date
             step.status = "cancelled"
     case.status, case.outcome, case.closed_at = "closed", outcome, now
     case.retention_category = retention.category_for(case.threshold, shared=outcome == "shared")
-    case.review_on = retention.review_on(case.retention_category, case.concern.pupil.date_of_birth, now.date())
+    case.review_on = retention.review_on(case.retention_category, case.concern.pupil.date_of_birth, now.date(),
+                                         policy_of(session).retention)
     session.flush()
     audit.append(session, actor=actor, action="case.closed", case_id=case.case_id, details={
         "outcome": outcome, "retention_category": case.retention_category,
@@ -141,7 +143,7 @@ def execute_share(session: Session, decision_id: int) -> int:
         disclosure = Disclosure(
             case_pk=case.id, decision_id=decision_id, recipient_id=recipient_id, link_id=new_link_id(),
             items=items, content=content, snapshot_hash=snapshot_hash(content),
-            expires_at=utcnow() + timeliness.DISCLOSURE_LINK_LIFETIME,
+            expires_at=timeliness.lifetime(session, "disclosure"),
         )
         session.add(disclosure)
         session.flush()

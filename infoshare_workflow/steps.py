@@ -48,7 +48,7 @@ def send_task_email(session: Session, case: Case, step: Step, *, reason: str = "
         audit.append(session, actor="system", action="email.undeliverable", case_id=case.case_id,
                      details={"step": step.kind, "step_id": step.id, "assignee": step.assignee})
         return
-    link = issue_task_link(session, step, timeliness.TASK_LINK_LIFETIME)
+    link = issue_task_link(session, step, timeliness.lifetime(session, "task"))
     queue_email(session, template="task", to_address=address, to_label=f"staff:{step.assignee}",
                 case_id=case.case_id, context={
                     "step": step.kind, "step_label": STEP_LABELS[step.kind], "due_at": step.due_at.isoformat(),
@@ -68,8 +68,9 @@ def open_step(session: Session, case: Case, kind: str, *, now: datetime | None =
         session.add(step)
     step.assignee = route_to(session, "manager") if kind == "consultation" else case.dsl_staff_id
     step.status, step.opened_at, step.prefill = "open", now, prefill
-    step.due_at = timeliness.due_at(kind, case.urgency, now)
+    step.due_at = timeliness.due_at(session, kind, case.urgency, now)
     session.flush()
+    timeliness.plan_timers(session, step, case.urgency)
     audit.append(session, actor="system", action="step.opened", case_id=case.case_id,
                  details={"step": kind, "step_id": step.id, "round": step.round, "assignee": step.assignee,
                           "due_at": step.due_at})
@@ -80,6 +81,7 @@ def open_step(session: Session, case: Case, kind: str, *, now: datetime | None =
 def complete_step(session: Session, step: Step, now: datetime | None = None) -> None:
     step.status, step.completed_at = "done", now or utcnow()
     close_links(session, step.id)
+    timeliness.cancel_timers(session, step.id)
 
 
 def alert_managers(session: Session, case: Case) -> None:

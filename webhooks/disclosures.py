@@ -12,7 +12,7 @@ from flask import Blueprint, Response
 from infoshare_workflow.links import DISCLOSURE_SALT, LinkState
 from infoshare_workflow.models import Case, utcnow
 from infoshare_workflow.sharing import find_disclosure, reveal
-from infoshare_workflow.timeliness import DISCLOSURE_LINK_LIFETIME
+from infoshare_workflow.timeliness import signature_max_age
 
 from . import runtime
 from .pages import gone, page, unknown, unsign
@@ -21,7 +21,8 @@ bp = Blueprint("disclosures", __name__)
 
 
 def _open(token: str, *, record: bool) -> Response:
-    state, link_id = unsign(token, DISCLOSURE_SALT, DISCLOSURE_LINK_LIFETIME)
+    max_age = signature_max_age(runtime().settings.policy.disclosure_link_lifetime)
+    state, link_id = unsign(token, DISCLOSURE_SALT, max_age)
     if state is LinkState.UNKNOWN:
         return unknown()
     if state is LinkState.GONE or link_id is None:

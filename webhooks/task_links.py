@@ -18,7 +18,7 @@ from infoshare_workflow.links import CSRF_SALT, TASK_SALT, LinkState
 from infoshare_workflow.models import Case, Staff, Step, TaskLink
 from infoshare_workflow.sharing import active_recipients, consent_outcome
 from infoshare_workflow.steps import STEP_LABELS, LinkGone, LinkUnknown, resolve_link
-from infoshare_workflow.timeliness import TASK_LINK_LIFETIME
+from infoshare_workflow.timeliness import signature_max_age
 from infoshare_workflow import vocabulary
 
 from . import runtime
@@ -28,8 +28,12 @@ bp = Blueprint("task_links", __name__)
 MULTI = ("recipients", "items")
 
 
+def _max_age() -> Any:
+    return signature_max_age(runtime().settings.policy.task_link_lifetime)
+
+
 def _link_id(token: str) -> str | Response:
-    state, link_id = unsign(token, TASK_SALT, TASK_LINK_LIFETIME)
+    state, link_id = unsign(token, TASK_SALT, _max_age())
     if state is LinkState.UNKNOWN:
         return unknown()
     if state is LinkState.GONE or link_id is None:
@@ -86,7 +90,7 @@ def submit(token: str) -> Response:
             return unknown()
         except LinkGone:
             return gone("task")
-    csrf_state, csrf_link = unsign(request.form.get("csrf_token", ""), CSRF_SALT, TASK_LINK_LIFETIME)
+    csrf_state, csrf_link = unsign(request.form.get("csrf_token", ""), CSRF_SALT, _max_age())
     if csrf_state is not LinkState.LIVE or csrf_link != link_id:
         return page("pages/form_expired.html", 400, token=token)
     form = _form()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..crypto import EncryptedJSON, EncryptedText
@@ -116,3 +116,27 @@ class Notice(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StepTimer(Base):
+    """A reminder or escalation point of one step: a row with a due time, not a broker countdown.
+
+    `fired_at` is set in the same transaction as the email it causes, so each point fires
+    once whatever restarts or retries happen; the partial index keeps the dispatcher's
+    query on pending points only (RELIABILITY.md: timers are rows).
+    """
+
+    __tablename__ = "step_timers"
+    __table_args__ = (
+        UniqueConstraint("step_id", "kind", "seq", name="uq_step_timers_step_kind_seq"),
+        Index("ix_step_timers_pending_due", "due_at", postgresql_where=text("fired_at IS NULL"),
+              sqlite_where=text("fired_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # reminder | escalation
+    seq: Mapped[int] = mapped_column(Integer, default=1)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(16))  # sent | cancelled

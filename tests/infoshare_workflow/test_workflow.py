@@ -205,3 +205,21 @@ def test_the_case_api_shows_decisions_disclosures_and_notices(mis, runtime, app,
     assert body["decisions"]["share"][0]["record"]["lawful_basis"] == "public_task"
     assert [(d["recipient"], d["accessed_at"]) for d in body["disclosures"]] == [("Children's Social Care", None)]
     assert [(n["kind"], n["status"]) for n in body["notices"]] == [("sharing", "queued")]
+
+
+def test_a_raised_urgency_brings_the_due_date_and_its_reminders_forward(mis, runtime, app, settings):
+    from datetime import timedelta
+
+    from infoshare_workflow.models import StepTimer
+
+    set_up_school(mis, runtime)
+    open_case(mis, app)  # standard: 3 working days
+    mis.post(factories.concern_updated("C-wf-1", urgency="immediate"))
+
+    with runtime.transaction() as session:
+        consent = session.scalars(select(Step).where(Step.kind == "consent")).one()
+        assert consent.due_at == consent.opened_at + timedelta(hours=1)
+        pending = session.scalars(select(StepTimer).where(StepTimer.step_id == consent.id,
+                                                          StepTimer.fired_at.is_(None))).all()
+        assert sorted((t.kind, t.due_at - consent.opened_at) for t in pending) == [
+            ("escalation", timedelta(hours=1)), ("reminder", timedelta(minutes=15))]
