@@ -163,6 +163,7 @@ def worker_env(settings: Settings, queue: str, broker_url: str = REDIS_URL) -> d
         "INFOSHARE_DISPATCH_INTERVAL": str(settings.dispatch_interval),
         "INFOSHARE_OUTBOX_LEASE": str(settings.outbox_lease_seconds),
         **({"INFOSHARE_SMTP_URL": settings.smtp_url} if settings.smtp_url else {}),
+        **({"INFOSHARE_POLICY_FILE": settings.policy_file} if settings.policy_file else {}),
     }
 
 
