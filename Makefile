@@ -1,4 +1,4 @@
-# Two commands matter: `make serve` runs the product on the embedded defaults,
+# Two commands matter: `make demo` runs the product on the embedded defaults,
 # `make test` runs the test suite (needs PostgreSQL and Redis on localhost, see README).
 PYTHON ?= python3
 VENV ?= .venv
@@ -12,6 +12,9 @@ $(VENV)/.installed: pyproject.toml
 .PHONY: install serve demo test bench
 install: $(VENV)/.installed
 
+demo: $(VENV)/.installed
+	$(VENV)/bin/infoshare demo
+
 serve: $(VENV)/.installed
 	$(VENV)/bin/infoshare serve
 
@@ -20,3 +23,4 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/ingest.py
+	$(VENV)/bin/python bench/dispatch.py
