@@ -63,6 +63,11 @@ def _local_time_filter(zone_name: str) -> Any:
     def local(value: Any, fmt: str = "%a %d %b %Y, %H:%M") -> str:
         if value is None:
             return ""
+        if isinstance(value, str):  # ISO timestamps kept in snapshots
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return value
         if isinstance(value, datetime):
             return value.astimezone(zone).strftime(fmt)
         return value.strftime("%d %b %Y") if isinstance(value, date) else str(value)
