@@ -1,9 +1,11 @@
 """The tamper-evident audit trail (golden rule 7: keep a record of every decision).
 
 Each event carries the hash of the one before it, so changing or removing a row breaks
-the chain at that row, and `verify` names it. Appends are serialised (an advisory lock on
-PostgreSQL, the write lock on SQLite) and `seq` and `prev_hash` are unique, so two writers
-can never fork the chain. Details never hold personal data: cases are named by id.
+the chain at that row, and `verify` names it. A transaction's events are written together
+just before it commits: one advisory lock (PostgreSQL; SQLite's write lock is already
+held), one read of the head, one multi-row insert, so the chain's lock is held only for
+the commit itself. `seq` and `prev_hash` are unique, so two writers can never fork the
+chain. Details never hold personal data: cases are named by id.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x1A5_A0D17  # arbitrary, constant: "the audit chain" advisory lock
+_PENDING = "audit_pending"
 
 
 def canonical(details: dict[str, Any]) -> str:
@@ -43,23 +46,41 @@ def append(
     action: str,
     case_id: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Add one event to the chain inside the caller's transaction."""
+) -> None:
+    """Record one event in the caller's transaction; it joins the chain when that commits."""
+    session.info.setdefault(_PENDING, []).append((utcnow(), actor, action, case_id, canonical(details or {})))
+
+
+def write_pending(session: Session) -> int:
+    """Chain and insert the transaction's events (called just before commit)."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return 0
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
     head = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
-    seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
-    at = utcnow()
-    body = canonical(details or {})
-    event = AuditEvent(
-        seq=seq, at=at, actor=actor, action=action, case_id=case_id, details=body, prev_hash=prev,
-        hash=chain_hash(seq, at, actor, action, case_id, body, prev),
-    )
-    session.add(event)
-    session.flush()
-    return event
+    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    rows = []
+    for at, actor, action, case_id, body in pending:
+        seq += 1
+        digest = chain_hash(seq, at, actor, action, case_id, body, prev)
+        rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "case_id": case_id,
+                     "details": body, "prev_hash": prev, "hash": digest})
+        prev = digest
+    session.execute(insert(AuditEvent), rows)
+    return len(rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,6 @@ class LinkSigner:
 def issue_task_link(session: Session, step: Step, expires_at: datetime) -> TaskLink:
     link = TaskLink(id=new_link_id(), step_id=step.id, assignee=step.assignee or "", expires_at=expires_at)
     session.add(link)
-    session.flush()
     return link
 
 

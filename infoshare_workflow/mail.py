@@ -38,7 +38,6 @@ def queue_email(session: Session, *, template: str, to_address: str, to_label: s
     email = Email(id=str(uuid.uuid4()), template=template, to_address=to_address, to_label=to_label,
                   case_id=case_id, context=context, status="queued")
     session.add(email)
-    session.flush()
     enqueue(session, SEND_TASK, email_id=email.id)
     return email
 

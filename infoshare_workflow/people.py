@@ -78,6 +78,7 @@ def record_closures(session: Session, days: list[date], source: str) -> int:
     """Add closure days; days already known are left as they are. Returns how many were new."""
     stmt = insert(session, ClosureDate.__table__).values([{"day": d, "source": source} for d in sorted(set(days))])
     result = session.execute(stmt.on_conflict_do_nothing(index_elements=["day"]).returning(ClosureDate.day))
+    session.info.pop("school_calendar", None)  # due dates from here on see the new closures
     return len(result.all())
 
 

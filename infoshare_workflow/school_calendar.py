@@ -91,8 +91,15 @@ def _add_years(local: datetime, years: int) -> datetime:
         return local.replace(year=local.year + years, day=28)
 
 
-def calendar_for(session: Session, zone: str | None = None) -> SchoolCalendar:
-    """The calendar with every closure the MIS or the admin has recorded."""
-    closures = frozenset(session.scalars(select(ClosureDate.day)))
-    return SchoolCalendar(ZoneInfo(zone or session.info.get("timezone", "Europe/London")),
-                          policy_of(session).calendar, closures)
+CACHE_KEY = "school_calendar"
+
+
+def calendar_for(session: Session) -> SchoolCalendar:
+    """The calendar with every closure the MIS or the admin has recorded (read once a session)."""
+    cached = session.info.get(CACHE_KEY)
+    if cached is None:
+        closures = frozenset(session.scalars(select(ClosureDate.day)))
+        cached = SchoolCalendar(ZoneInfo(session.info.get("timezone", "Europe/London")),
+                                policy_of(session).calendar, closures)
+        session.info[CACHE_KEY] = cached
+    return cached  # type: ignore[no-any-return]

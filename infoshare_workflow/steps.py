@@ -37,8 +37,12 @@ class LinkUnknown(Exception):
 
 
 def _staff_email(session: Session, staff_id: str | None) -> str | None:
-    staff = session.get(Staff, staff_id) if staff_id else None
-    return staff.email if staff is not None and staff.active else None
+    """Active staff's address, decrypted once a session (a dispatcher pass emails the same DSLs)."""
+    cache: dict[str | None, str | None] = session.info.setdefault("staff_email", {})
+    if staff_id not in cache:
+        staff = session.get(Staff, staff_id) if staff_id else None
+        cache[staff_id] = staff.email if staff is not None and staff.active else None
+    return cache[staff_id]
 
 
 def send_task_email(session: Session, case: Case, step: Step, *, reason: str = "opened") -> None:

@@ -57,7 +57,6 @@ def plan_timers(session: Session, step: Step, urgency: str) -> None:
     offsets = _last_seq(session, step.id)  # points replaced by a re-plan keep their rows, as cancelled
     for kind, seq, at in points:
         session.add(StepTimer(step_id=step.id, kind=kind, seq=offsets.get(kind, 0) + seq, due_at=at))
-    session.flush()
 
 
 def _last_seq(session: Session, step_id: int) -> dict[str, int]:

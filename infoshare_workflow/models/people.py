@@ -55,7 +55,7 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    roles: Mapped[list[StaffRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    roles: Mapped[list[StaffRole]] = relationship(cascade="all, delete-orphan")
 
     @property
     def role_names(self) -> set[str]:

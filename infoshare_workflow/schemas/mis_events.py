@@ -108,6 +108,10 @@ class EventEnvelopeSchema(Schema):
     data = fields.Dict(required=True)
 
 
+_ENVELOPE = EventEnvelopeSchema()
+_DATA = {name: schema() for name, schema in DATA_SCHEMAS.items()}  # loading keeps no state: reuse
+
+
 @dataclass(frozen=True)
 class MisEvent:
     type: str
@@ -121,14 +125,14 @@ def load_event(payload: Any) -> MisEvent:
         raise ValidationError({"_schema": ["The event must be a JSON object."]})
     envelope_errors: dict[str, Any] = {}
     try:
-        envelope = EventEnvelopeSchema().load(payload)
+        envelope = _ENVELOPE.load(payload)
     except ValidationError as exc:
         envelope_errors = dict(exc.messages)  # type: ignore[arg-type]
         envelope = exc.valid_data or {}
     event_type = envelope.get("type")
     if event_type in DATA_SCHEMAS and isinstance(payload.get("data"), dict):
         try:
-            data = DATA_SCHEMAS[event_type]().load(payload["data"])
+            data = _DATA[event_type].load(payload["data"])
         except ValidationError as exc:
             envelope_errors["data"] = exc.messages
     if envelope_errors:
