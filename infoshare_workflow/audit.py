@@ -98,14 +98,14 @@ def verify(session: Session) -> Verification:
     """Recompute the whole chain; the first row that does not follow is `first_bad`."""
     expected_seq, prev, count = 1, GENESIS, 0
     rows = session.execute(select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=1000))
-    for event in rows.scalars():
+    for row in rows.scalars():
         count += 1
         recomputed = chain_hash(
-            event.seq, event.at, event.actor, event.action, event.case_id, event.details, prev
+            row.seq, row.at, row.actor, row.action, row.case_id, row.details, prev
         )
-        if event.seq != expected_seq or event.prev_hash != prev or event.hash != recomputed:
-            return Verification(ok=False, events=count, head=prev, first_bad=event.seq)
-        expected_seq, prev = event.seq + 1, event.hash
+        if row.seq != expected_seq or row.prev_hash != prev or row.hash != recomputed:
+            return Verification(ok=False, events=count, head=prev, first_bad=row.seq)
+        expected_seq, prev = row.seq + 1, row.hash
     return Verification(ok=True, events=count, head=prev, first_bad=None)
 
 

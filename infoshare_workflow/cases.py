@@ -8,7 +8,6 @@ rule 4), with consultation and share waiting behind it.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 

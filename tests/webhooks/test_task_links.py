@@ -8,7 +8,7 @@ from datetime import timedelta
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select, update
 
-from infoshare_workflow.links import DISCLOSURE_SALT, TASK_SALT
+from infoshare_workflow.links import TASK_SALT
 from infoshare_workflow.models import Disclosure, TaskLink, utcnow
 
 from .. import factories
