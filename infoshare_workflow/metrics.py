@@ -11,6 +11,8 @@ from prometheus_client import REGISTRY
 EVENTS = Counter("infoshare_events", "MIS events received, by type and outcome", ["type", "outcome"])
 OVERDUE_STEPS = Gauge("infoshare_overdue_steps", "Open steps past their due time, by step kind", ["step"],
                       multiprocess_mode="max")
+OUTBOX = Gauge("infoshare_outbox_messages", "Outbox work not yet done: pending, or parked after too many tries",
+               ["state"], multiprocess_mode="max")
 REQUEST_SECONDS = Histogram(
     "infoshare_request_seconds", "HTTP request latency by route", ["method", "route", "status"]
 )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .models import OutboxMessage, utcnow
@@ -53,6 +53,13 @@ def claim_due(session: Session, lease: timedelta, now: datetime | None = None, l
             row.last_error = (row.last_error or "") + " | parked after too many attempts"
     session.flush()
     return [r for r in rows if r.parked_at is None]
+
+
+def backlog(session: Session) -> dict[str, int]:
+    """Work not done yet, and work parked after MAX_ATTEMPTS (shown in /metrics)."""
+    not_done = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.done_at.is_(None))
+    return {"pending": session.scalar(not_done.where(OutboxMessage.parked_at.is_(None))) or 0,
+            "parked": session.scalar(not_done.where(OutboxMessage.parked_at.is_not(None))) or 0}
 
 
 def mark_done(session: Session, message_id: str | None) -> None:

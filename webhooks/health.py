@@ -7,7 +7,8 @@ from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from infoshare_workflow.case_queries import overdue_counts
-from infoshare_workflow.metrics import OVERDUE_STEPS, exposition
+from infoshare_workflow.metrics import OUTBOX, OVERDUE_STEPS, exposition
+from infoshare_workflow.outbox import backlog
 from infoshare_workflow.vocabulary import STEP_KINDS
 
 from . import runtime
@@ -45,9 +46,11 @@ def metrics() -> Response:
     """The overdue gauge is read from the database at scrape time: the database is the truth."""
     try:
         with runtime().transaction() as session:
-            counts = overdue_counts(session)
+            counts, outbox = overdue_counts(session), backlog(session)
         for kind in STEP_KINDS:
             OVERDUE_STEPS.labels(kind).set(counts.get(kind, 0))
+        for state, count in outbox.items():
+            OUTBOX.labels(state).set(count)
     except (OperationalError, InterfaceError):
         pass  # still expose the process metrics; /readyz reports the database
     return Response(exposition(), mimetype="text/plain; version=0.0.4")

@@ -60,3 +60,19 @@ def test_metrics_count_events_by_type_and_outcome_and_time_requests(client, mis)
         assert delta == 1, outcome
     assert metric(after, "infoshare_request_seconds_count", route="/webhooks/mis", status="202") >= 1
     assert "isw_" not in after and factories.PUPIL_GIVEN not in after
+
+
+def test_metrics_show_outbox_work_pending_and_parked(mis, runtime, client):
+    from sqlalchemy import update
+
+    from infoshare_workflow.models import OutboxMessage, utcnow
+
+    mis.post(factories.staff_upserted("S-02", ["dsl"]))
+    mis.post(factories.concern_raised())  # queues the DSL's email: one outbox row, not yet done
+    text = client.get("/metrics").get_data(as_text=True)
+    assert metric(text, "infoshare_outbox_messages", state="pending") == 1
+    with runtime.transaction() as session:
+        session.execute(update(OutboxMessage).values(parked_at=utcnow()))
+    text = client.get("/metrics").get_data(as_text=True)
+    assert metric(text, "infoshare_outbox_messages", state="parked") == 1
+    assert metric(text, "infoshare_outbox_messages", state="pending") == 0
