@@ -226,3 +226,12 @@ def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.2) -> An
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Any, str]]:
+    """A real SMTP server in-process: (inbox, smtp:// URL)."""
+    from .smtp import smtp_server
+
+    with smtp_server() as pair:
+        yield pair

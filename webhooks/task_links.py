@@ -32,12 +32,23 @@ def _max_age() -> Any:
     return signature_max_age(runtime().settings.policy.task_link_lifetime)
 
 
-def _link_id(token: str) -> str | Response:
+@bp.errorhandler(LinkUnknown)
+def _unknown_link(_: LinkUnknown) -> Response:
+    return unknown()
+
+
+@bp.errorhandler(LinkGone)
+def _gone_link(_: LinkGone) -> Response:
+    return gone("task")
+
+
+def _link_id(token: str) -> str:
+    """The link id the token signs; LinkUnknown (404) or LinkGone (410) otherwise."""
     state, link_id = unsign(token, TASK_SALT, _max_age())
     if state is LinkState.UNKNOWN:
-        return unknown()
+        raise LinkUnknown(token)
     if state is LinkState.GONE or link_id is None:
-        return gone("task")
+        raise LinkGone(token)
     return link_id
 
 
@@ -61,15 +72,8 @@ def _render(session: Session, token: str, link: TaskLink, step: Step, case: Case
 @bp.get("/tasks/<token>")
 def show(token: str) -> Response:
     link_id = _link_id(token)
-    if isinstance(link_id, Response):
-        return link_id
     with runtime().transaction() as session:
-        try:
-            link, step, case = resolve_link(session, link_id)
-        except LinkUnknown:
-            return unknown()
-        except LinkGone:
-            return gone("task")
+        link, step, case = resolve_link(session, link_id)
         return _render(session, token, link, step, case, values=dict(step.prefill or {}), errors={}, status=200)
 
 
@@ -81,15 +85,8 @@ def _form() -> dict[str, Any]:
 @bp.post("/tasks/<token>")
 def submit(token: str) -> Response:
     link_id = _link_id(token)
-    if isinstance(link_id, Response):
-        return link_id
     with runtime().transaction() as session:
-        try:
-            resolve_link(session, link_id)
-        except LinkUnknown:
-            return unknown()
-        except LinkGone:
-            return gone("task")
+        resolve_link(session, link_id)  # a used or closed link is 410 before anything else
     csrf_state, csrf_link = unsign(request.form.get("csrf_token", ""), CSRF_SALT, _max_age())
     if csrf_state is not LinkState.LIVE or csrf_link != link_id:
         return page("pages/form_expired.html", 400, token=token)
@@ -98,10 +95,6 @@ def submit(token: str) -> Response:
         with runtime().transaction() as session:
             case, step = answer(session, link_id, form, runtime().settings.timezone)
             case_id, kind = case.case_id, step.kind
-    except LinkUnknown:
-        return unknown()
-    except LinkGone:
-        return gone("task")
     except ValidationError as exc:
         with runtime().transaction() as session:
             link, step, case = resolve_link(session, link_id)

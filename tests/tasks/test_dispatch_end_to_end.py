@@ -4,7 +4,6 @@ each email is sent exactly once."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from infoshare_workflow.policy import load_policy
 
 from .. import factories
 from ..conftest import REDIS_URL, WorkerProcess, wait_for
-from ..smtp import smtp_server
 from ..workflow import DSL_EMAIL, MANAGER_EMAIL, set_up_school
 
 POLICY = """
@@ -32,12 +30,6 @@ escalate_after = "4 seconds"
 @pytest.fixture
 def database_url(postgresql_url: str) -> str:
     return postgresql_url
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple]:
-    with smtp_server() as pair:
-        yield pair
 
 
 @pytest.fixture

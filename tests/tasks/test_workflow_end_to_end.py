@@ -17,7 +17,7 @@ from infoshare_workflow.models import Case, Disclosure, Email, Notice, OutboxMes
 
 from .. import factories
 from ..conftest import REDIS_URL, WorkerProcess, wait_for
-from ..smtp import silent_smtp_server, smtp_server
+from ..smtp import silent_smtp_server
 from ..workflow import (DSL_EMAIL, MANAGER_EMAIL, LINK, consent_given, set_up_school, share_form, submit,
                         text_of)
 
@@ -31,20 +31,13 @@ def database_url(postgresql_url: str) -> str:
 
 
 @pytest.fixture
-def inbox_and_url() -> Iterator[tuple]:
-    with smtp_server() as pair:
-        yield pair
+def settings(settings, smtp):  # type: ignore[no-untyped-def]
+    return replace(settings, broker_url=REDIS_URL, smtp_url=smtp[1], dispatch_interval=1, outbox_lease_seconds=6)
 
 
 @pytest.fixture
-def settings(settings, inbox_and_url):  # type: ignore[no-untyped-def]
-    return replace(settings, broker_url=REDIS_URL, smtp_url=inbox_and_url[1], dispatch_interval=1,
-                   outbox_lease_seconds=6)
-
-
-@pytest.fixture
-def inbox(inbox_and_url):  # type: ignore[no-untyped-def]
-    return inbox_and_url[0]
+def inbox(smtp):  # type: ignore[no-untyped-def]
+    return smtp[0]
 
 
 @pytest.fixture
