@@ -96,6 +96,7 @@ class Options:
     dsls: int
     json_path: Path | None
     keep_logs: bool
+    broker: str
 
 
 def positive_int(value: str) -> int:
@@ -158,6 +159,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
     other.add_argument("--postgres", dest="admin_url", default=DEFAULT_ADMIN_URL, metavar="URL",
                        help="postgresql:// URL of a role allowed to CREATE/DROP DATABASE "
                             "(env INFOSHARE_BENCH_POSTGRES)")
+    other.add_argument("--broker", default="redis://127.0.0.1:6379/14", metavar="URL",
+                       help="the product's INFOSHARE_BROKER_URL, as in production (the request publishes "
+                            "nothing: workers take accepted events from the inbox; any queue is deleted afterwards)")
     other.add_argument("--json", dest="json_path", type=Path, metavar="PATH",
                        help="also write the figures to PATH as JSON")
     other.add_argument("--keep-logs", action="store_true",
@@ -239,7 +243,7 @@ def new_webhook_secret() -> str:
     return "whsec_" + b64encode(secrets.token_bytes(32)).decode()
 
 
-def targets(database_url: str, webhook_secret: str, workdir: Path) -> list[Target]:
+def targets(database_url: str, webhook_secret: str, workdir: Path, broker: str, queue: str) -> list[Target]:
     """The baseline and the product, given the same database and webhook secret.
 
     Both run in `workdir` (a temporary directory), so nothing they write lands in the checkout.
@@ -260,11 +264,19 @@ def targets(database_url: str, webhook_secret: str, workdir: Path) -> list[Targe
             "INFOSHARE_MIS_WEBHOOK_SECRET": webhook_secret,
             "INFOSHARE_SECRET_KEY": secrets.token_urlsafe(32),
             "INFOSHARE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "INFOSHARE_BROKER_URL": "memory://",
+            "INFOSHARE_BROKER_URL": broker,
+            "INFOSHARE_QUEUE": queue,
             "INFOSHARE_OUTBOX_DIR": str(workdir / "outbox"),
         },
     )
     return [baseline, product]
+
+
+def _drop_queue(broker: str, queue: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(broker)
+    client.delete(queue, *client.keys(f"_kombu.binding*{queue}*"))
 
 
 def _log_tail(log: TextIO, lines: int = 20) -> str:
@@ -600,7 +612,11 @@ def run(options: Options) -> int:
         url = stack.enter_context(bench_database(options.admin_url))
         workdir = Path(tempfile.mkdtemp(prefix="infoshare-bench-")) if options.keep_logs else \
             Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="infoshare-bench-")))
-        servers = [stack.enter_context(gunicorn(t, options, workdir)) for t in targets(url, secret, workdir)]
+        queue = f"infoshare-bench-{secrets.token_hex(4)}"
+        if options.broker.startswith("redis"):
+            stack.callback(_drop_queue, options.broker, queue)
+        servers = [stack.enter_context(gunicorn(t, options, workdir))
+                   for t in targets(url, secret, workdir, options.broker, queue)]
         seed_staff(next(s for s in servers if s.name == "product"), secret, options.dsls)
         events = EventSource(secret, options.pupils)
         for round_no in range(1, options.rounds + 1):

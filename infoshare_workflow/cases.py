@@ -24,10 +24,6 @@ from .steps import alert_managers, open_step
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
-class UnknownConcern(LookupError):
-    """An update names a concern that has no case here."""
-
-
 def new_case_id() -> str:
     return "IS-" + "".join(secrets.choice(_ALPHABET) for _ in range(10))
 
@@ -52,11 +48,12 @@ def case_for_concern(session: Session, concern_id: str) -> Case | None:
     return session.scalars(select(Case).join(Concern).where(Concern.concern_id == concern_id)).first()
 
 
-def open_case(session: Session, concern_pk: int, data: dict[str, Any], event_id: str) -> Case:
+def open_case(session: Session, concern_pk: int, data: dict[str, Any], event_id: str,
+              case_id: str | None = None) -> Case:
     now = utcnow()
     category = retention.category_for(data.get("threshold"))
     case = Case(
-        case_id=new_case_id(),
+        case_id=case_id or new_case_id(),
         concern_pk=concern_pk,
         dsl_staff_id=route_to(session, "dsl", data.get("assigned_dsl")),
         status="open",
@@ -90,8 +87,7 @@ def open_case(session: Session, concern_pk: int, data: dict[str, Any], event_id:
 def apply_update(session: Session, data: dict[str, Any], event_id: str, at: datetime) -> Case:
     """Append addenda to the chronology; a raised urgency brings open due dates forward."""
     case = case_for_concern(session, data["concern_id"])
-    if case is None:
-        raise UnknownConcern(data["concern_id"])
+    assert case is not None, "apply only once the case is open"
     for field in ("facts_addendum", "opinion_addendum"):
         if field in data:
             session.add(ChronologyEntry(case_pk=case.id, at=at, kind=field, text=data[field], event_id=event_id))

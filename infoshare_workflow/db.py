@@ -25,7 +25,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _serialise_sqlite_writers(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping per checkout (it costs a round trip on every request); a connection broken by a
+    # database restart is invalidated on first use, which answers 503 and the MIS retries.
+    kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
     return create_engine(url, **kwargs)
 

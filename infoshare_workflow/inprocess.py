@@ -16,6 +16,7 @@ from typing import Any
 from celery import Celery
 
 from .dispatch import dispatch_timers
+from .intake import apply_pending
 from .outbox import relay
 from .runtime import Runtime
 
@@ -55,6 +56,7 @@ class InProcessWorker(threading.Thread):
 
     def tick(self) -> None:
         """What beat's dispatch task does, in-process: due reminders and escalations, then the relay."""
+        apply_pending(self.runtime.sessions)
         dispatch_timers(self.runtime.sessions)
         relay(self.runtime.sessions, self.submit, self.runtime.lease)
 

@@ -1,27 +1,42 @@
-"""Taking in one MIS event exactly once: the inbox row and its effects in one transaction.
+"""Taking in MIS events exactly once: accept durably in the request, apply in a worker.
 
-Both doors (the webhook and the `infoshare.mis.ingest` task) call `ingest`. Duplicates are
-stopped by the database, not by a check first: the inbox's primary key stops a repeated
-`webhook-id`, the concerns' unique `concern_id` stops a second case for one concern. Every
+`accept` is all the webhook (and the `infoshare.mis.ingest` task) does before answering:
+one INSERT of the validated event into the inbox, whose primary key (`webhook-id`) and
+unique `concern_key` (a `concern.raised`'s `concern_id`) stop every duplicate in the
+database, not by a check first, and which reserves the case reference. The event is durable
+before the 2xx (INTERFACES.md §1: "processing after that is asynchronous"). `apply` then
+opens the case or updates the records, once: it is idempotent by the inbox row's
+`applied_at`. Workers take accepted events from the inbox themselves (`apply_pending`, run
+by beat every second, FOR UPDATE SKIP LOCKED), so the request publishes nothing and no
+event waits on a lost broker message. Every
 outcome, rejections included, lands in the audit trail (golden rule 7), without payloads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .cases import apply_update, case_for_concern, insert_concern, open_case
+from .cases import apply_update, case_for_concern, insert_concern, new_case_id, open_case
 from .db import insert
 from .models import ReceivedEvent, utcnow
 from .people import ensure_reporter, record_closures, upsert_pupil, upsert_staff
-from .schemas.mis_events import MisEvent
+from .schemas.mis_events import MisEvent, load_event
 
 ACCEPTED, DUPLICATE = "accepted", "duplicate"
+
+
+class UnknownConcern(LookupError):
+    """An update names a concern that was never raised here (422)."""
+
+
+class NotYetApplicable(RuntimeError):
+    """An update arrived before its concern's case was opened; the worker tries again shortly."""
 
 
 @dataclass(frozen=True)
@@ -31,66 +46,102 @@ class IngestResult:
     case_id: str | None
 
 
-def _claim_inbox(session: Session, event_id: str, event: MisEvent, via: str) -> bool:
+def accept(session: Session, event_id: str, raw: dict[str, Any], event: MisEvent, via: str) -> IngestResult:
+    """Store the validated event in the caller's transaction; applying it is published after commit."""
+    concern_id = event.data["concern_id"] if event.type.startswith("concern.") else None
+    raising = event.type == "concern.raised"
+    case_id = new_case_id() if raising else None
+    if event.type == "concern.updated":
+        case_id = session.scalar(select(ReceivedEvent.case_id).where(ReceivedEvent.concern_key == concern_id))
+        if case_id is None:
+            raise UnknownConcern(concern_id)
     stmt = insert(session, ReceivedEvent.__table__).values(
-        event_id=event_id, type=event.type, via=via, outcome=ACCEPTED, received_at=utcnow()
+        event_id=event_id, type=event.type, via=via, outcome=ACCEPTED, case_id=case_id, received_at=utcnow(),
+        concern_key=concern_id if raising else None, payload=raw,
     )
-    claimed = session.execute(
-        stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(ReceivedEvent.__table__.c.event_id)
-    ).scalar_one_or_none()
-    return claimed is not None
+    stored = session.execute(stmt.on_conflict_do_nothing().returning(ReceivedEvent.__table__.c.event_id)).first()
+    if stored is None:
+        return _duplicate(session, event_id, event, via, concern_id if raising else None)
+    return IngestResult(ACCEPTED, event_id, case_id)
 
 
-def _duplicate(session: Session, event_id: str, event: MisEvent, via: str, case_id: str | None,
-               reason: str) -> IngestResult:
+def _duplicate(session: Session, event_id: str, event: MisEvent, via: str, concern_id: str | None) -> IngestResult:
+    earlier = session.get(ReceivedEvent, event_id)
+    if earlier is not None:
+        reason, case_id = "event_id", earlier.case_id
+    else:  # the same concern under a new webhook-id: keep this id too, so it stays idempotent
+        reason = "concern_id"
+        case_id = session.scalar(select(ReceivedEvent.case_id).where(ReceivedEvent.concern_key == concern_id))
+        session.execute(insert(session, ReceivedEvent.__table__).values(
+            event_id=event_id, type=event.type, via=via, outcome=DUPLICATE, case_id=case_id, received_at=utcnow(),
+            applied_at=utcnow()).on_conflict_do_nothing())
     audit.append(session, actor="mis", action="event.duplicate", case_id=case_id,
                  details={"event_id": event_id, "type": event.type, "via": via, "reason": reason})
     return IngestResult(DUPLICATE, event_id, case_id)
 
 
-def ingest(session: Session, event_id: str, event: MisEvent, via: str) -> IngestResult:
-    """Apply a validated event inside the caller's transaction.
+def apply(session: Session, event_id: str) -> bool:
+    """Apply an accepted event once; False when it was already applied (or is unknown)."""
+    query = select(ReceivedEvent).where(ReceivedEvent.event_id == event_id, ReceivedEvent.applied_at.is_(None))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = session.scalars(query).first()
+    if row is None:
+        return False
+    _apply_row(session, row)
+    return True
 
-    Raises cases.UnknownConcern for an update to a concern we do not hold; the caller
-    rolls back and records the rejection.
+
+def apply_pending(session_factory: Callable[[], Any], limit: int = 500) -> int:
+    """Apply accepted events oldest first, one transaction each, until none is left.
+
+    Concurrent workers take different rows (SKIP LOCKED on PostgreSQL; SQLite's write lock
+    serialises them). An update that overtook its concern is left for the next pass.
     """
-    if not _claim_inbox(session, event_id, event, via):
-        earlier = session.get(ReceivedEvent, event_id)
-        return _duplicate(session, event_id, event, via, earlier.case_id if earlier else None, "event_id")
+    applied, waiting = 0, set[str]()
+    for _ in range(limit):
+        with session_factory() as session, session.begin():
+            query = (select(ReceivedEvent).where(ReceivedEvent.applied_at.is_(None))
+                     .order_by(ReceivedEvent.received_at).limit(1))
+            if waiting:
+                query = query.where(ReceivedEvent.event_id.not_in(waiting))
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            row = session.scalars(query).first()
+            if row is None:
+                return applied
+            try:
+                with session.begin_nested():
+                    _apply_row(session, row)
+                applied += 1
+            except NotYetApplicable:
+                waiting.add(row.event_id)
+    return applied
 
-    case_id: str | None = None
+
+def _apply_row(session: Session, row: ReceivedEvent) -> None:
+    event_id = row.event_id
+    event = load_event(row.payload)
     data = event.data
     if event.type == "concern.raised":
-        savepoint = session.begin_nested()
         ensure_reporter(session, data["reported_by"])
         concern_pk = insert_concern(session, data, upsert_pupil(session, data["pupil"]))
-        if concern_pk is None:
-            savepoint.rollback()
-            existing = case_for_concern(session, data["concern_id"])
-            case_id = existing.case_id if existing else None
-            _mark(session, event_id, DUPLICATE, case_id)
-            return _duplicate(session, event_id, event, via, case_id, "concern_id")
-        savepoint.commit()
-        case_id = open_case(session, concern_pk, data, event_id).case_id
+        if concern_pk is not None:
+            open_case(session, concern_pk, data, event_id, case_id=row.case_id)
     elif event.type == "concern.updated":
-        case_id = apply_update(session, data, event_id, event.timestamp).case_id
+        if case_for_concern(session, data["concern_id"]) is None:
+            raise NotYetApplicable(event_id)
+        apply_update(session, data, event_id, event.timestamp)
     elif event.type == "pupil.updated":
         upsert_pupil(session, data["pupil"])
     elif event.type == "staff.upserted":
         upsert_staff(session, data)
     elif event.type == "calendar.closures":
         record_closures(session, data["dates"], source="mis")
-    if case_id is not None:
-        _mark(session, event_id, ACCEPTED, case_id)
-    audit.append(session, actor="mis", action="event.accepted", case_id=case_id,
-                 details={"event_id": event_id, "type": event.type, "via": via})
-    return IngestResult(ACCEPTED, event_id, case_id)
-
-
-def _mark(session: Session, event_id: str, outcome: str, case_id: str | None) -> None:
-    session.execute(
-        update(ReceivedEvent).where(ReceivedEvent.event_id == event_id).values(outcome=outcome, case_id=case_id)
-    )
+    row.applied_at, row.payload = utcnow(), None  # applied: the records now hold the data
+    audit.append(session, actor="mis", action="event.accepted", case_id=row.case_id,
+                 details={"event_id": event_id, "type": event.type, "via": row.via,
+                          "received_at": row.received_at.isoformat()})
 
 
 def record_rejection(session: Session, *, via: str, reason: str, event_id: str | None,
@@ -102,3 +153,5 @@ def record_rejection(session: Session, *, via: str, reason: str, event_id: str |
     if errors is not None:
         details["errors"] = errors
     audit.append(session, actor="mis", action="event.rejected", details=details)
+
+

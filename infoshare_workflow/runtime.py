@@ -30,7 +30,7 @@ Publisher = Callable[[str, str, dict[str, Any]], None]
 
 def _not_wired(message_id: str, task: str, kwargs: dict[str, Any]) -> None:
     """Until a Celery app is wired in, the relay publishes later: nothing is lost."""
-    log.info("outbox %s (%s) left for the relay", message_id, task)
+    log.debug("outbox %s (%s) left for the relay", message_id, task)
 
 
 @dataclass

@@ -1,8 +1,9 @@
-"""`infoshare.mis.ingest`: the MIS door over Celery, for hosts that prefer it to HTTP.
+"""The MIS door over Celery, and the worker side of every accepted event.
 
-Same validation, same idempotency by `event_id`, same outcome as the webhook. A database
-error retries with backoff (nothing was stored, the transaction rolled back); an invalid
-event is audited as rejected with its errors and never retried.
+`infoshare.mis.ingest` is the door for hosts that prefer Celery to HTTP: the same
+validation and idempotency by `event_id` as the webhook; an invalid event is audited as
+rejected with its errors and never retried. `infoshare.mis.apply` (beat, every second)
+opens the case or updates the records for each accepted event, once.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from celery import Task, shared_task
 from marshmallow import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from infoshare_workflow.cases import UnknownConcern
 from infoshare_workflow.celery_app import runtime_of
-from infoshare_workflow.intake import ingest, record_rejection
+from infoshare_workflow.intake import UnknownConcern, accept, apply_pending, record_rejection
 from infoshare_workflow.metrics import EVENTS
 from infoshare_workflow.schemas.mis_events import load_event
 from infoshare_workflow.vocabulary import EVENT_TYPES
@@ -42,12 +42,13 @@ def ingest_event(self: Task, event_id: Any = None, event: Any = None) -> dict[st
     if errors is None:
         try:
             with runtime.transaction() as session:
-                result = ingest(session, event_id, valid, via="celery")
+                result = accept(session, event_id, event, valid, via="celery")
         except UnknownConcern:
             errors = {"data": {"concern_id": ["Unknown concern."]}}
         else:
             EVENTS.labels(valid.type, result.status).inc()
             log.info("mis event %s via celery: type=%s case=%s", result.status, valid.type, result.case_id)
+            apply_pending(runtime.sessions)  # already in a worker: apply at once
             return {"status": result.status, "event_id": result.event_id, "case_id": result.case_id}
     known_type = event_type if event_type in EVENT_TYPES else None
     EVENTS.labels(known_type or "unknown", "rejected").inc()
@@ -56,3 +57,12 @@ def ingest_event(self: Task, event_id: Any = None, event: Any = None) -> dict[st
                          else None, event_type=known_type, errors=errors)
     log.info("mis event rejected via celery: type=%s", known_type)
     return {"status": "invalid", "event_id": event_id, "errors": errors}
+
+
+@shared_task(bind=True, name="infoshare.mis.apply", ignore_result=True)
+def apply_accepted(self: Task) -> int:
+    """Beat runs this every second: apply what was accepted (one transaction per event)."""
+    applied = apply_pending(runtime_of(self.app).sessions)
+    if applied:
+        log.info("applied %d accepted mis event(s)", applied)
+    return applied

@@ -120,9 +120,20 @@ class MisSender:
         self.client, self.secret = client, secret
 
     def post(self, event: Any, msg_id: str | None = None, **kwargs: Any) -> Any:
+        """Post, then apply what was accepted in-process, as the worker would right after."""
         body = event if isinstance(event, bytes) else factories.body_of(event)
         headers = factories.signed_headers(self.secret, body, msg_id=msg_id, **kwargs)
-        return self.client.post("/webhooks/mis", data=body, headers=headers)
+        response = self.client.post("/webhooks/mis", data=body, headers=headers)
+        if response.status_code == 202:
+            apply_accepted(self.client.application.extensions["infoshare"])
+        return response
+
+
+def apply_accepted(runtime: Runtime) -> int:
+    """Apply every accepted, unapplied MIS event (the worker's `infoshare.mis.apply`, in-process)."""
+    from infoshare_workflow.intake import apply_pending
+
+    return apply_pending(runtime.sessions)
 
 
 @pytest.fixture

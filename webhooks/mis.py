@@ -1,8 +1,9 @@
 """`POST /webhooks/mis`: the signed MIS receiver of INTERFACES.md §1.
 
-Checks run cheapest first and nothing is stored until the signature holds. The inbox row
-and the event's effects commit in one transaction before the 2xx is sent, so an accepted
-event is never lost; a database outage answers 503 with Retry-After, having stored nothing.
+Checks run cheapest first and nothing is stored until the signature holds. The validated
+event is committed to the inbox before the 2xx is sent, so an accepted event is never lost,
+and a worker applies it right after (intake.accept / intake.apply); a database outage
+answers 503 with Retry-After, having stored nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from infoshare_workflow.cases import UnknownConcern
-from infoshare_workflow.intake import ingest, record_rejection
+from infoshare_workflow.intake import UnknownConcern, accept, record_rejection
 from infoshare_workflow.metrics import EVENTS
 from infoshare_workflow.schemas.mis_events import load_event
 from infoshare_workflow.vocabulary import EVENT_TYPES
@@ -102,7 +102,7 @@ def receive() -> Response:
                        exc.messages)
     try:
         with runtime().transaction() as session:
-            result = ingest(session, event_id, event, via="http")
+            result = accept(session, event_id, payload, event, via="http")
     except UnknownConcern:
         errors = {"data": {"concern_id": ["Unknown concern."]}}
         return _reject(422, "unknown_concern", {"status": "invalid", "errors": errors}, event.type, errors)
@@ -110,6 +110,6 @@ def receive() -> Response:
         log.error("mis event not stored: database unavailable (%s)", type(exc).__name__)
         return _unavailable()
     EVENTS.labels(event.type, result.status).inc()
-    log.info("mis event %s: type=%s case=%s", result.status, event.type, result.case_id)
+    log.debug("mis event %s: type=%s case=%s", result.status, event.type, result.case_id)
     body_out = {"status": result.status, "event_id": result.event_id, "case_id": result.case_id}
     return _answer(202 if result.status == "accepted" else 200, body_out)

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from typing import Any
+
+from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..crypto import EncryptedJSON
 from .base import Base, UTCDateTime, utcnow
 
 
 class ReceivedEvent(Base):
-    """One row per accepted MIS message: the `webhook-id` is the primary key, so a
-    second delivery cannot insert a second row, however many arrive at once."""
+    """The inbox: one row per accepted MIS message, holding the validated event until a
+    worker applies it. The `webhook-id` is the primary key and a `concern.raised` claims
+    its `concern_id` (`concern_key`, unique), so a second delivery cannot insert a second
+    row, however many arrive at once; the case reference is reserved on acceptance."""
 
     __tablename__ = "received_events"
+    __table_args__ = (
+        Index("ix_received_events_unapplied", "received_at", postgresql_where=text("applied_at IS NULL"),
+              sqlite_where=text("applied_at IS NULL")),
+    )
 
     event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     type: Mapped[str] = mapped_column(String(32))
@@ -22,6 +31,9 @@ class ReceivedEvent(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     case_id: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    concern_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Base):

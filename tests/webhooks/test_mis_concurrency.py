@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 from infoshare_workflow.models import Case, Concern, ReceivedEvent
 
 from .. import factories
+from ..conftest import apply_accepted
 
 THREADS = 20
 
@@ -47,8 +48,10 @@ def test_twenty_simultaneous_deliveries_of_one_event_make_one_case(server_url, s
 
     assert Counter(r.status_code for r in responses) == {202: 1, 200: THREADS - 1}
     assert len({r.json()["case_id"] for r in responses}) == 1
+    apply_accepted(runtime)
     with runtime.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 1
+        assert session.scalar(select(Case.case_id)) == responses[0].json()["case_id"]
         assert session.scalar(select(func.count()).select_from(ReceivedEvent)) == 1
 
 
@@ -62,6 +65,7 @@ def test_twenty_simultaneous_deliveries_of_one_concern_under_new_ids_make_one_ca
     assert Counter(r.status_code for r in responses) == {202: 1, 200: THREADS - 1}
     assert {r.json()["status"] for r in responses if r.status_code == 200} == {"duplicate"}
     assert len({r.json()["case_id"] for r in responses}) == 1
+    apply_accepted(runtime)
     with runtime.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 1
         assert session.scalar(select(func.count()).select_from(Concern)) == 1
@@ -80,6 +84,7 @@ def test_concurrent_concerns_for_different_pupils_all_open_and_the_audit_chain_h
     responses = deliver_all(server_url, items)
 
     assert [r.status_code for r in responses] == [202] * THREADS
+    assert apply_accepted(runtime) == THREADS
     with runtime.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == THREADS
         assert audit.verify(session).ok
