@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -61,8 +61,9 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def insert(session: Session, table: Any) -> Any:
+def insert(executor: Session | Connection, table: Any) -> Any:
     """An INSERT that supports ON CONFLICT on both dialects (constraints, not check-then-insert)."""
-    if session.get_bind().dialect.name == "postgresql":
+    bind = executor.get_bind() if isinstance(executor, Session) else executor
+    if bind.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

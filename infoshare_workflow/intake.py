@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -46,26 +46,33 @@ class IngestResult:
     case_id: str | None
 
 
-def accept(session: Session, event_id: str, raw: dict[str, Any], event: MisEvent, via: str) -> IngestResult:
-    """Store the validated event in the caller's transaction; applying it is published after commit."""
+def accept(connection: Connection, event_id: str, raw: dict[str, Any], event: MisEvent, via: str
+           ) -> IngestResult | None:
+    """Store the validated event: one INSERT on a plain connection (the hottest path there is).
+
+    Returns None when a constraint says it is a duplicate; the caller then records that with
+    `record_duplicate` in a transaction of its own.
+    """
+    table = ReceivedEvent.__table__
     concern_id = event.data["concern_id"] if event.type.startswith("concern.") else None
     raising = event.type == "concern.raised"
     case_id = new_case_id() if raising else None
     if event.type == "concern.updated":
-        case_id = session.scalar(select(ReceivedEvent.case_id).where(ReceivedEvent.concern_key == concern_id))
+        case_id = connection.scalar(select(table.c.case_id).where(table.c.concern_key == concern_id))
         if case_id is None:
             raise UnknownConcern(concern_id)
-    stmt = insert(session, ReceivedEvent.__table__).values(
+    stmt = insert(connection, table).values(
         event_id=event_id, type=event.type, via=via, outcome=ACCEPTED, case_id=case_id, received_at=utcnow(),
         concern_key=concern_id if raising else None, payload=raw,
     )
-    stored = session.execute(stmt.on_conflict_do_nothing().returning(ReceivedEvent.__table__.c.event_id)).first()
-    if stored is None:
-        return _duplicate(session, event_id, event, via, concern_id if raising else None)
+    if connection.execute(stmt.on_conflict_do_nothing().returning(table.c.event_id)).first() is None:
+        return None
     return IngestResult(ACCEPTED, event_id, case_id)
 
 
-def _duplicate(session: Session, event_id: str, event: MisEvent, via: str, concern_id: str | None) -> IngestResult:
+def record_duplicate(session: Session, event_id: str, event: MisEvent, via: str) -> IngestResult:
+    """Answer a duplicate with the case it belongs to, and audit it."""
+    concern_id = event.data["concern_id"] if event.type == "concern.raised" else None
     earlier = session.get(ReceivedEvent, event_id)
     if earlier is not None:
         reason, case_id = "event_id", earlier.case_id

@@ -18,7 +18,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from infoshare_workflow.intake import UnknownConcern, accept, record_rejection
+from infoshare_workflow.intake import UnknownConcern, accept, record_duplicate, record_rejection
 from infoshare_workflow.metrics import EVENTS
 from infoshare_workflow.schemas.mis_events import load_event
 from infoshare_workflow.vocabulary import EVENT_TYPES
@@ -101,8 +101,11 @@ def receive() -> Response:
         return _reject(422, "schema", {"status": "invalid", "errors": exc.messages}, payload.get("type"),
                        exc.messages)
     try:
-        with runtime().transaction() as session:
-            result = accept(session, event_id, payload, event, via="http")
+        with runtime().engine.begin() as connection:
+            result = accept(connection, event_id, payload, event, via="http")
+        if result is None:
+            with runtime().transaction() as session:
+                result = record_duplicate(session, event_id, event, via="http")
     except UnknownConcern:
         errors = {"data": {"concern_id": ["Unknown concern."]}}
         return _reject(422, "unknown_concern", {"status": "invalid", "errors": errors}, event.type, errors)
