@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -61,13 +63,19 @@ def accept(connection: Connection, event_id: str, raw: dict[str, Any], event: Mi
         case_id = connection.scalar(select(table.c.case_id).where(table.c.concern_key == concern_id))
         if case_id is None:
             raise UnknownConcern(concern_id)
-    stmt = insert(connection, table).values(
-        event_id=event_id, type=event.type, via=via, outcome=ACCEPTED, case_id=case_id, received_at=utcnow(),
-        concern_key=concern_id if raising else None, payload=raw,
-    )
-    if connection.execute(stmt.on_conflict_do_nothing().returning(table.c.event_id)).first() is None:
+    row = {"event_id": event_id, "type": event.type, "via": via, "outcome": ACCEPTED, "case_id": case_id,
+           "received_at": utcnow(), "concern_key": concern_id if raising else None, "payload": raw}
+    if connection.execute(_accept_statement(connection.dialect.name), row).first() is None:
         return None
     return IngestResult(ACCEPTED, event_id, case_id)
+
+
+@cache
+def _accept_statement(dialect: str) -> Any:
+    """Built once per dialect: the insert runs on every webhook."""
+    table = ReceivedEvent.__table__
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    return stmt.on_conflict_do_nothing().returning(table.c.event_id)
 
 
 def record_duplicate(session: Session, event_id: str, event: MisEvent, via: str) -> IngestResult:

@@ -197,16 +197,27 @@ class WorkerProcess:
              "--without-mingle",
              *(["-B", "-s", str(self.log_path.with_suffix(".beat"))] if self.beat else [])],
             env=worker_env(self.settings, self.queue), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: an embedded beat child dies with it
         )
 
     def kill(self, sig: int = signal.SIGTERM) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
+        """Signal the whole process group (a SIGKILLed worker must not leave its beat behind)."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        if sig != signal.SIGKILL:
             try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                os.killpg(self.process.pid, signal.SIGKILL)  # anything the group left behind
+            except ProcessLookupError:
+                pass
 
     def client(self) -> Celery:
         return Celery("infoshare-test-client", broker=REDIS_URL)
