@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -157,6 +157,11 @@ def _apply_row(session: Session, row: ReceivedEvent) -> None:
     audit.append(session, actor="mis", action="event.accepted", case_id=row.case_id,
                  details={"event_id": event_id, "type": event.type, "via": row.via,
                           "received_at": row.received_at.isoformat()})
+
+
+def waiting(session: Session) -> int:
+    """Accepted events no worker has applied yet (shown in /metrics: beat must be running)."""
+    return session.scalar(select(func.count()).select_from(ReceivedEvent).where(ReceivedEvent.applied_at.is_(None))) or 0
 
 
 def record_rejection(session: Session, *, via: str, reason: str, event_id: str | None,

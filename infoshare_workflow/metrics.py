@@ -13,6 +13,8 @@ OVERDUE_STEPS = Gauge("infoshare_overdue_steps", "Open steps past their due time
                       multiprocess_mode="max")
 OUTBOX = Gauge("infoshare_outbox_messages", "Outbox work not yet done: pending, or parked after too many tries",
                ["state"], multiprocess_mode="max")
+INBOX_WAITING = Gauge("infoshare_inbox_unapplied", "Accepted MIS events not yet applied by a worker",
+                      multiprocess_mode="max")
 REQUEST_SECONDS = Histogram(
     "infoshare_request_seconds", "HTTP request latency by route", ["method", "route", "status"]
 )

@@ -39,11 +39,13 @@ def test_readyz_is_503_when_the_database_is_unreachable(settings):
 
 
 def metric(text: str, name: str, **labels: str) -> float:
-    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    """A sample's value from the exposition text; 0 when no sample matches."""
     for line in text.splitlines():
-        if line.startswith(f"{name}{{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+        unlabelled = not labels and line.startswith(f"{name} ")
+        labelled = line.startswith(f"{name}{{") and all(f'{k}="{v}"' in line for k, v in labels.items())
+        if unlabelled or labelled:
             return float(line.rsplit(" ", 1)[1])
-    return 0.0 if wanted else float("nan")
+    return 0.0
 
 
 def test_metrics_count_events_by_type_and_outcome_and_time_requests(client, mis):
@@ -76,3 +78,9 @@ def test_metrics_show_outbox_work_pending_and_parked(mis, runtime, client):
     text = client.get("/metrics").get_data(as_text=True)
     assert metric(text, "infoshare_outbox_messages", state="parked") == 1
     assert metric(text, "infoshare_outbox_messages", state="pending") == 0
+
+
+def test_metrics_show_accepted_events_waiting_for_a_worker(client, settings):
+    body = factories.body_of(factories.concern_raised())
+    client.post("/webhooks/mis", data=body, headers=factories.signed_headers(settings.mis_webhook_secret, body))
+    assert metric(client.get("/metrics").get_data(as_text=True), "infoshare_inbox_unapplied") == 1
