@@ -14,12 +14,13 @@ outcome, rejections included, lands in the audit trail (golden rule 7), without 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,8 @@ from .people import ensure_reporter, record_closures, upsert_pupil, upsert_staff
 from .schemas.mis_events import MisEvent, load_event
 
 ACCEPTED, DUPLICATE = "accepted", "duplicate"
+MAX_ATTEMPTS = 10
+log = logging.getLogger(__name__)
 
 
 class UnknownConcern(LookupError):
@@ -95,43 +98,55 @@ def record_duplicate(session: Session, event_id: str, event: MisEvent, via: str)
     return IngestResult(DUPLICATE, event_id, case_id)
 
 
-def apply(session: Session, event_id: str) -> bool:
-    """Apply an accepted event once; False when it was already applied (or is unknown)."""
-    query = select(ReceivedEvent).where(ReceivedEvent.event_id == event_id, ReceivedEvent.applied_at.is_(None))
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = session.scalars(query).first()
-    if row is None:
-        return False
-    _apply_row(session, row)
-    return True
-
-
 def apply_pending(session_factory: Callable[[], Any], limit: int = 500) -> int:
     """Apply accepted events oldest first, one transaction each, until none is left.
 
     Concurrent workers take different rows (SKIP LOCKED on PostgreSQL; SQLite's write lock
-    serialises them). An update that overtook its concern is left for the next pass.
+    serialises them). An update that overtook its concern is left for the next pass. An
+    event whose applying fails is retried on later passes and, after MAX_ATTEMPTS, parked
+    (audited, and still counted in /metrics) so it can never hold up the events behind it.
     """
-    applied, waiting = 0, set[str]()
+    applied, deferred = 0, set[str]()
     for _ in range(limit):
-        with session_factory() as session, session.begin():
-            query = (select(ReceivedEvent).where(ReceivedEvent.applied_at.is_(None))
-                     .order_by(ReceivedEvent.received_at).limit(1))
-            if waiting:
-                query = query.where(ReceivedEvent.event_id.not_in(waiting))
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            row = session.scalars(query).first()
-            if row is None:
-                return applied
-            try:
-                with session.begin_nested():
-                    _apply_row(session, row)
-                applied += 1
-            except NotYetApplicable:
-                waiting.add(row.event_id)
+        event_id: str | None = None
+        try:
+            with session_factory() as session, session.begin():
+                query = (select(ReceivedEvent.event_id)
+                         .where(ReceivedEvent.applied_at.is_(None), ReceivedEvent.attempts < MAX_ATTEMPTS)
+                         .order_by(ReceivedEvent.received_at).limit(1))
+                if deferred:
+                    query = query.where(ReceivedEvent.event_id.not_in(deferred))
+                if session.get_bind().dialect.name == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                event_id = session.scalars(query).first()
+                if event_id is None:
+                    return applied
+                try:
+                    with session.begin_nested():
+                        _apply_row(session, session.get_one(ReceivedEvent, event_id))
+                    applied += 1
+                except NotYetApplicable:
+                    deferred.add(event_id)
+        except Exception as exc:  # noqa: BLE001 - one bad event must not stop the others
+            if event_id is None:
+                raise
+            deferred.add(event_id)
+            _record_failure(session_factory, event_id, exc)
     return applied
+
+
+def _record_failure(session_factory: Callable[[], Any], event_id: str, exc: Exception) -> None:
+    log.error("applying mis event %s failed (%s)", event_id, type(exc).__name__)
+    with session_factory() as session, session.begin():
+        counted = session.execute(  # no ORM load: the payload itself may be what cannot be read
+            update(ReceivedEvent).where(ReceivedEvent.event_id == event_id)
+            .values(attempts=ReceivedEvent.attempts + 1)
+            .returning(ReceivedEvent.attempts, ReceivedEvent.type, ReceivedEvent.case_id)
+        ).first()
+        if counted is not None and counted.attempts >= MAX_ATTEMPTS:
+            audit.append(session, actor="system", action="event.parked", case_id=counted.case_id,
+                         details={"event_id": event_id, "type": counted.type, "attempts": counted.attempts,
+                                  "error": type(exc).__name__})
 
 
 def _apply_row(session: Session, row: ReceivedEvent) -> None:

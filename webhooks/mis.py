@@ -2,7 +2,7 @@
 
 Checks run cheapest first and nothing is stored until the signature holds. The validated
 event is committed to the inbox before the 2xx is sent, so an accepted event is never lost,
-and a worker applies it right after (intake.accept / intake.apply); a database outage
+and a worker applies it right after (intake.accept / intake.apply_pending); a database outage
 answers 503 with Retry-After, having stored nothing.
 """
 

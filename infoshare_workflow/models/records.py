@@ -34,6 +34,7 @@ class ReceivedEvent(Base):
     concern_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     payload: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuditEvent(Base):

@@ -24,6 +24,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('concern_key', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('payload', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('applied_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('attempts', sa.Integer(), server_default='0', nullable=False))
         batch_op.create_index('ix_received_events_unapplied', ['received_at'], unique=False, postgresql_where=sa.text('applied_at IS NULL'), sqlite_where=sa.text('applied_at IS NULL'))
         batch_op.create_unique_constraint(batch_op.f('uq_received_events_concern_key'), ['concern_key'])
     # Events received before this revision were applied when they were received.
@@ -35,6 +36,7 @@ def downgrade() -> None:
     with op.batch_alter_table('received_events', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_received_events_concern_key'), type_='unique')
         batch_op.drop_index('ix_received_events_unapplied', postgresql_where=sa.text('applied_at IS NULL'), sqlite_where=sa.text('applied_at IS NULL'))
+        batch_op.drop_column('attempts')
         batch_op.drop_column('applied_at')
         batch_op.drop_column('payload')
         batch_op.drop_column('concern_key')
