@@ -72,17 +72,6 @@ class SchoolCalendar:
             day += timedelta(days=1)
         raise ValueError("no working time in the next ten years: check the calendar policy and closures")
 
-    def working_time_between(self, start: datetime, end: datetime) -> timedelta:
-        total, day = timedelta(0), start.astimezone(self.zone).date()
-        while day <= end.astimezone(self.zone).date():
-            if self.is_working_day(day):
-                opens, closes = self._window(day)
-                lo, hi = max(start, opens), min(end, closes)
-                if hi > lo:
-                    total += hi - lo
-            day += timedelta(days=1)
-        return total
-
 
 def _add_years(local: datetime, years: int) -> datetime:
     try:

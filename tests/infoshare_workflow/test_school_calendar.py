@@ -93,11 +93,6 @@ def test_calendar_days_keep_the_wall_clock_across_the_autumn_change():
     assert add("2026-10-24T09:00", "1 day") == "Sun 2026-10-25 09:00 GMT"
 
 
-def test_working_time_between_two_instants_counts_only_the_school_day():
-    between = calendar.working_time_between(at("2026-11-27T16:00"), at("2026-11-30T10:00"))
-    assert between.total_seconds() == 4 * 3600
-
-
 def test_a_calendar_with_no_working_time_is_refused_not_looped():
     closed_forever = SchoolCalendar(LONDON, CalendarPolicy(working_days=("sat",)),
                                     closures=frozenset(date.fromordinal(date(2026, 11, 1).toordinal() + i)
