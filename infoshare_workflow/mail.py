@@ -54,6 +54,11 @@ def claim(session: Session, email_id: str, lease: timedelta) -> Email | None:
     return session.get(Email, email_id) if result.rowcount == 1 else None
 
 
+def is_sent(session: Session, email_id: str) -> bool:
+    found = session.get(Email, email_id)
+    return found is not None and found.status == "sent"
+
+
 def mark_sent(session: Session, email_id: str) -> None:
     session.execute(update(Email).where(Email.id == email_id).values(status="sent", sent_at=utcnow(),
                                                                       claimed_until=None))

@@ -82,20 +82,18 @@ def record_closures(session: Session, days: list[date], source: str) -> int:
     return len(result.all())
 
 
+def _active_in(role: str) -> Any:
+    return (select(Staff).join(StaffRole, StaffRole.staff_id == Staff.staff_id)
+            .where(StaffRole.role == role, Staff.active.is_(True)))
+
+
 def active_with_role(session: Session, role: str) -> list[Staff]:
-    return list(session.scalars(
-        select(Staff).join(StaffRole, StaffRole.staff_id == Staff.staff_id)
-        .where(StaffRole.role == role, Staff.active.is_(True)).order_by(Staff.staff_id)
-    ))
+    return list(session.scalars(_active_in(role).order_by(Staff.staff_id)))
 
 
 def route_to(session: Session, role: str, named: str | None = None) -> str | None:
     """The named person if active in that role, else round-robin over the role (DOMAIN.md "Who")."""
-    candidates = (
-        select(Staff)
-        .join(StaffRole, StaffRole.staff_id == Staff.staff_id)
-        .where(StaffRole.role == role, Staff.active.is_(True))
-    )
+    candidates = _active_in(role)
     if named is not None:
         chosen = session.scalars(candidates.where(Staff.staff_id == named)).first()
         if chosen is not None:

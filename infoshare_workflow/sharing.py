@@ -86,7 +86,7 @@ def close_case(session: Session, case: Case, outcome: str, actor: str, now: date
     })
 
 
-def snapshot(case: Case, items: list[str]) -> dict[str, Any]:
+def snapshot(case: Case, items: list[str], reporter: Staff | None = None) -> dict[str, Any]:
     """Exactly the chosen items, facts and opinion apart; nothing else leaves the system."""
     concern, pupil = case.concern, case.concern.pupil
     content: dict[str, Any] = {}
@@ -114,7 +114,9 @@ def snapshot(case: Case, items: list[str]) -> dict[str, Any]:
                  "parental_responsibility": c.parental_responsibility} for c in pupil.contacts
             ]
         elif item == "reporter_identity":
-            content["reporter_identity"] = {"staff_id": concern.reporter_staff_id}
+            content["reporter_identity"] = {"staff_id": concern.reporter_staff_id,
+                                            "name": reporter.name if reporter else None,
+                                            "email": reporter.email if reporter else None}
     return content
 
 
@@ -132,18 +134,16 @@ def execute_share(session: Session, decision_id: int) -> int:
     done = set(session.scalars(select(Disclosure.recipient_id).where(Disclosure.decision_id == decision_id)))
     items = record.payload["items"]
     reporter = session.get(Staff, case.concern.reporter_staff_id) if "reporter_identity" in items else None
+    content = snapshot(case, items, reporter)  # every recipient is sent the same snapshot
+    digest, expires_at = snapshot_hash(content), timeliness.lifetime(session, "disclosure")
     created = 0
     for recipient_id in record.payload["recipients"]:
         if recipient_id in done:
             continue
         recipient = session.get(Recipient, recipient_id)
-        content = snapshot(case, items)
-        if reporter is not None:
-            content["reporter_identity"].update(name=reporter.name, email=reporter.email)
         disclosure = Disclosure(
             case_pk=case.id, decision_id=decision_id, recipient_id=recipient_id, link_id=new_link_id(),
-            items=items, content=content, snapshot_hash=snapshot_hash(content),
-            expires_at=timeliness.lifetime(session, "disclosure"),
+            items=items, content=content, snapshot_hash=digest, expires_at=expires_at,
         )
         session.add(disclosure)
         session.flush()

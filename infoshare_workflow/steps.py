@@ -90,12 +90,13 @@ def complete_step(session: Session, step: Step, now: datetime | None = None) -> 
 
 def alert_managers(session: Session, case: Case) -> None:
     """An immediate concern reaches every manager at once (the emergency path)."""
-    for manager in active_with_role(session, "manager"):
+    managers = active_with_role(session, "manager")
+    for manager in managers:
         if manager.email:
             queue_email(session, template="alert", to_address=manager.email, to_label=f"staff:{manager.staff_id}",
                         case_id=case.case_id, context={"urgency": case.urgency})
     audit.append(session, actor="system", action="case.alerted", case_id=case.case_id,
-                 details={"managers": [m.staff_id for m in active_with_role(session, "manager")]})
+                 details={"managers": [m.staff_id for m in managers]})
 
 
 def record_decision(session: Session, case: Case, step: Step, kind: str, payload: dict[str, Any],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from typing import Any
 
 from celery import Task, shared_task
 
@@ -25,7 +24,7 @@ def send_email(self: Task, email_id: str, outbox_id: str | None = None) -> str:
     with runtime.transaction() as session:
         email = mail.claim(session, email_id, runtime.lease)
         if email is None:
-            if _already_sent(session, email_id):
+            if mail.is_sent(session, email_id):
                 outbox.mark_done(session, outbox_id)
             return "skipped"
         message = mail.Renderer(runtime.settings).render(email)
@@ -46,9 +45,3 @@ def send_email(self: Task, email_id: str, outbox_id: str | None = None) -> str:
     log.info("email %s sent: template=%s case=%s", email_id, template, case_id)
     return "sent"
 
-
-def _already_sent(session: Any, email_id: str) -> bool:
-    from infoshare_workflow.models import Email
-
-    found = session.get(Email, email_id)
-    return found is not None and found.status == "sent"
