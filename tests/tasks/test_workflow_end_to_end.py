@@ -176,6 +176,12 @@ def test_an_immediate_concern_alerts_the_dsl_and_the_managers_at_once(mis, runti
     assert dsl["Subject"].startswith("URGENT") and case_id in dsl["Subject"]
     assert all(a["Subject"].startswith("URGENT") and case_id in a["Subject"] for a in alerts)
     assert "case.alerted" in case_actions(runtime, case_id)
+    session, case = case_of(runtime, case_id)
+    with session:
+        consent = [s for s in case.steps if s.kind == "consent"][0]
+        assert (consent.status, consent.prefill) == ("open", {"outcome": "not_sought", "not_sought_reason": "undue_delay"})
+        assert case.decisions == []  # nothing is decided for the DSL: the pre-fill waits for confirmation
+    assert chain_ok(runtime)
 
 
 def test_a_worker_killed_between_commit_and_email_sends_it_exactly_once_after_restart(
