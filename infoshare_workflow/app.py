@@ -9,11 +9,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .config import TEMPLATES, ConfigError, Settings, load_settings
-from .metrics import REQUEST_SECONDS
+from .metrics import observe_request
 from .runtime import build_runtime
 from .celery_app import create_celery
 
@@ -22,7 +22,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     runtime = build_runtime(settings)
     app = Flask("infoshare_workflow", template_folder=str(TEMPLATES), static_folder=str(TEMPLATES / "static"))
-    app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
+    # No SECRET_KEY for Flask: nothing here uses its cookie session (task and disclosure links
+    # are signed by links.py), and without a key Flask skips building a signer on every request.
+    app.config.update(JSON_SORT_KEYS=False)
     app.extensions["infoshare"] = runtime
     app.extensions["infoshare.celery"] = create_celery(runtime)
 
@@ -42,19 +44,31 @@ def create_app(settings: Settings | None = None) -> Flask:
             return response
         return exc
 
-    @app.before_request
-    def _start_timer() -> None:
-        g.started = time.perf_counter()
+    app.wsgi_app = _stamp_start(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.after_request
     def _observe(response: Response) -> Response:
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        REQUEST_SECONDS.labels(request.method, route, str(response.status_code)).observe(
-            time.perf_counter() - g.get("started", time.perf_counter())
-        )
+        environ = request.environ
+        rule = request.url_rule
+        latency = time.perf_counter() - environ.get(_STARTED, time.perf_counter())
+        observe_request(environ["REQUEST_METHOD"], rule.rule if rule else "unmatched", response.status_code, latency)
         return response
 
     return app
+
+
+_STARTED = "infoshare.started"
+
+
+def _stamp_start(wsgi_app: Any) -> Any:
+    """Note when a request arrived, for the latency histogram (a WSGI wrapper costs less than a
+    Flask before_request hook on every request, the webhook's included)."""
+
+    def stamped(environ: dict[str, Any], start_response: Any) -> Any:
+        environ[_STARTED] = time.perf_counter()
+        return wsgi_app(environ, start_response)
+
+    return stamped
 
 
 def _local_time_filter(zone_name: str) -> Any:

@@ -4,6 +4,7 @@ a case's content or a name (personal data stays out of metrics)."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client import REGISTRY
@@ -18,6 +19,27 @@ INBOX_WAITING = Gauge("infoshare_inbox_unapplied", "Accepted MIS events not yet 
 REQUEST_SECONDS = Histogram(
     "infoshare_request_seconds", "HTTP request latency by route", ["method", "route", "status"]
 )
+
+
+_SERIES: dict[tuple[Any, ...], Any] = {}
+
+
+def count_event(event_type: str, outcome: str) -> None:
+    """Count one MIS event; each label set's series is looked up once per process."""
+    key = (EVENTS, event_type, outcome)
+    series = _SERIES.get(key)
+    if series is None:
+        series = _SERIES.setdefault(key, EVENTS.labels(event_type, outcome))
+    series.inc()
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Record one request's latency; each label set's series is looked up once per process."""
+    key = (REQUEST_SECONDS, method, route, status)
+    series = _SERIES.get(key)
+    if series is None:
+        series = _SERIES.setdefault(key, REQUEST_SECONDS.labels(method, route, str(status)))
+    series.observe(seconds)
 
 
 def exposition() -> bytes:
