@@ -14,6 +14,7 @@ outcome, rejections included, lands in the audit trail (golden rule 7), without 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,12 +52,14 @@ class IngestResult:
     case_id: str | None
 
 
-def accept(connection: Connection, event_id: str, raw: dict[str, Any], event: MisEvent, via: str
+def accept(connection: Connection, event_id: str, raw: str, event: MisEvent, via: str
            ) -> IngestResult | None:
     """Store the validated event: one INSERT on a plain connection (the hottest path there is).
 
-    Returns None when a constraint says it is a duplicate; the caller then records that with
-    `record_duplicate` in a transaction of its own.
+    `raw` is the event's JSON text as it arrived (the signed body, for the webhook), kept
+    encrypted until a worker applies it: stored as sent, not re-serialised. Returns None when
+    a constraint says it is a duplicate; the caller then records that with `record_duplicate`
+    in a transaction of its own.
     """
     table = ReceivedEvent.__table__
     concern_id = event.data["concern_id"] if event.type.startswith("concern.") else None
@@ -151,7 +154,7 @@ def _record_failure(session_factory: Callable[[], Any], event_id: str, exc: Exce
 
 def _apply_row(session: Session, row: ReceivedEvent) -> None:
     event_id = row.event_id
-    event = load_event(row.payload)
+    event = load_event(json.loads(row.payload))
     data = event.data
     if event.type == "concern.raised":
         ensure_reporter(session, data["reported_by"])

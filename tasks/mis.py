@@ -8,6 +8,7 @@ opens the case or updates the records for each accepted event, once.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from infoshare_workflow.celery_app import runtime_of
 from infoshare_workflow.intake import UnknownConcern, accept, apply_pending, record_duplicate, record_rejection
-from infoshare_workflow.metrics import EVENTS
+from infoshare_workflow.metrics import count_event
 from infoshare_workflow.schemas.mis_events import load_event
 from infoshare_workflow.vocabulary import EVENT_TYPES
 
@@ -42,19 +43,19 @@ def ingest_event(self: Task, event_id: Any = None, event: Any = None) -> dict[st
     if errors is None:
         try:
             with runtime.engine.begin() as connection:
-                result = accept(connection, event_id, event, valid, via="celery")
+                result = accept(connection, event_id, json.dumps(event), valid, via="celery")
             if result is None:
                 with runtime.transaction() as session:
                     result = record_duplicate(session, event_id, valid, via="celery")
         except UnknownConcern:
             errors = {"data": {"concern_id": ["Unknown concern."]}}
         else:
-            EVENTS.labels(valid.type, result.status).inc()
+            count_event(valid.type, result.status)
             log.info("mis event %s via celery: type=%s case=%s", result.status, valid.type, result.case_id)
             apply_pending(runtime.sessions)  # already in a worker: apply at once
             return {"status": result.status, "event_id": result.event_id, "case_id": result.case_id}
     known_type = event_type if event_type in EVENT_TYPES else None
-    EVENTS.labels(known_type or "unknown", "rejected").inc()
+    count_event(known_type or "unknown", "rejected")
     with runtime.transaction() as session:
         record_rejection(session, via="celery", reason="schema", event_id=event_id if isinstance(event_id, str)
                          else None, event_type=known_type, errors=errors)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from typing import Any
-
 from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..crypto import EncryptedJSON
+from ..crypto import EncryptedText
 from .base import Base, UTCDateTime, utcnow
 
 
@@ -32,7 +30,7 @@ class ReceivedEvent(Base):
     case_id: Mapped[str | None] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     concern_key: Mapped[str | None] = mapped_column(String(64), unique=True)
-    payload: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    payload: Mapped[str | None] = mapped_column(EncryptedText)  # the event's JSON text, as received
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
