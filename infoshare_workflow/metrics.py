@@ -24,22 +24,21 @@ REQUEST_SECONDS = Histogram(
 _SERIES: dict[tuple[Any, ...], Any] = {}
 
 
-def count_event(event_type: str, outcome: str) -> None:
-    """Count one MIS event; each label set's series is looked up once per process."""
-    key = (EVENTS, event_type, outcome)
+def _series(metric: Any, *labels: str) -> Any:
+    """One label set's series, looked up in prometheus_client once per process (it locks)."""
+    key = (metric, *labels)
     series = _SERIES.get(key)
     if series is None:
-        series = _SERIES.setdefault(key, EVENTS.labels(event_type, outcome))
-    series.inc()
+        series = _SERIES.setdefault(key, metric.labels(*labels))
+    return series
+
+
+def count_event(event_type: str, outcome: str) -> None:
+    _series(EVENTS, event_type, outcome).inc()
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    """Record one request's latency; each label set's series is looked up once per process."""
-    key = (REQUEST_SECONDS, method, route, status)
-    series = _SERIES.get(key)
-    if series is None:
-        series = _SERIES.setdefault(key, REQUEST_SECONDS.labels(method, route, str(status)))
-    series.observe(seconds)
+    _series(REQUEST_SECONDS, method, route, str(status)).observe(seconds)
 
 
 def exposition() -> bytes:

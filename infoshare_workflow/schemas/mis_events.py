@@ -113,7 +113,7 @@ class EventEnvelopeSchema(_Envelope):
     data = fields.Dict(required=True)
 
 
-def _event_schema(event_type: str, data_schema: type[Schema]) -> Schema:
+def _event_schema(data_schema: type[Schema]) -> Schema:
     """The envelope with its `data` nested: a known event is checked in one pass."""
     name = data_schema.__name__.removesuffix("Schema") + "EventSchema"
     return type(name, (_Envelope,), {"data": fields.Nested(data_schema, required=True)})()
@@ -121,7 +121,7 @@ def _event_schema(event_type: str, data_schema: type[Schema]) -> Schema:
 
 # Loading keeps no state, so each schema is built once and reused by every request.
 _ENVELOPE = EventEnvelopeSchema()
-_EVENTS = {name: _event_schema(name, schema) for name, schema in DATA_SCHEMAS.items()}
+_EVENTS = {name: _event_schema(schema) for name, schema in DATA_SCHEMAS.items()}
 
 
 @dataclass(frozen=True)

@@ -66,17 +66,6 @@ def test_an_event_that_cannot_be_applied_is_parked_without_blocking_the_rest(cli
     assert apply_pending(runtime.sessions) == 0  # parked: not tried again
 
 
-def test_case_references_are_ten_crockford_base32_characters_and_do_not_repeat():
-    import re
-
-    from infoshare_workflow.cases import new_case_id
-
-    references = {new_case_id() for _ in range(20_000)}
-    assert len(references) == 20_000
-    assert all(re.fullmatch(r"IS-[0-9A-HJKMNP-TV-Z]{10}", ref) for ref in references)
-    assert {ch for ref in references for ch in ref[3:]} == set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
-
-
 def test_the_inbox_keeps_the_signed_body_as_sent_and_encrypted(client, settings, runtime):
     event = factories.concern_raised("C-raw")
     body = factories.body_of(event)
