@@ -46,7 +46,7 @@ import time
 import uuid
 from base64 import b64encode
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -247,7 +247,11 @@ def targets(database_url: str, webhook_secret: str, workdir: Path, broker: str, 
     """The baseline and the product, given the same database and webhook secret.
 
     Both run in `workdir` (a temporary directory), so nothing they write lands in the checkout.
+    The product runs as docker-compose's `web` does: with `PROMETHEUS_MULTIPROC_DIR`, so every
+    metric update goes to a shared memory-mapped file, as it must with several gunicorn workers.
     """
+    metrics_dir = workdir / "prometheus"
+    metrics_dir.mkdir()
     base = {k: v for k, v in os.environ.items() if not k.startswith(("INFOSHARE_", "BENCH_"))}
     baseline = Target(
         name="baseline",
@@ -267,6 +271,7 @@ def targets(database_url: str, webhook_secret: str, workdir: Path, broker: str, 
             "INFOSHARE_BROKER_URL": broker,
             "INFOSHARE_QUEUE": queue,
             "INFOSHARE_OUTBOX_DIR": str(workdir / "outbox"),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         },
     )
     return [baseline, product]
@@ -651,17 +656,22 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    options = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)  # stop the servers and drop the database on SIGTERM too
+def run_guarded(work: Callable[[], int], cleaned_up: str) -> int:
+    """Run a benchmark so that SIGTERM cleans up as Ctrl-C does, and a BenchError is one line."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return run(options)
+        return work()
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return EXIT_COULD_NOT_RUN
     except KeyboardInterrupt:
-        print("bench: interrupted; servers stopped and database dropped", file=sys.stderr)
+        print(f"bench: interrupted; {cleaned_up}", file=sys.stderr)
         return 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    return run_guarded(lambda: run(options), "servers stopped and database dropped")
 
 
 if __name__ == "__main__":
