@@ -10,12 +10,15 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client import REGISTRY
 
 EVENTS = Counter("infoshare_events", "MIS events received, by type and outcome", ["type", "outcome"])
+# The gauges are read from the database by whichever gunicorn worker answers a scrape, so with
+# PROMETHEUS_MULTIPROC_DIR the latest value written is the truth ("max" would keep showing a
+# backlog that has drained, until every worker had scraped again).
 OVERDUE_STEPS = Gauge("infoshare_overdue_steps", "Open steps past their due time, by step kind", ["step"],
-                      multiprocess_mode="max")
+                      multiprocess_mode="mostrecent")
 OUTBOX = Gauge("infoshare_outbox_messages", "Outbox work not yet done: pending, or parked after too many tries",
-               ["state"], multiprocess_mode="max")
+               ["state"], multiprocess_mode="mostrecent")
 INBOX_WAITING = Gauge("infoshare_inbox_unapplied", "Accepted MIS events not yet applied by a worker",
-                      multiprocess_mode="max")
+                      multiprocess_mode="mostrecent")
 REQUEST_SECONDS = Histogram(
     "infoshare_request_seconds", "HTTP request latency by route", ["method", "route", "status"]
 )
