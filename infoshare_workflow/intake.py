@@ -1,7 +1,7 @@
 """Taking in MIS events exactly once: accept durably in the request, apply in a worker.
 
-`accept` is all the webhook (and the `infoshare.mis.ingest` task) does before answering:
-one INSERT of the validated event into the inbox, whose primary key (`webhook-id`) and
+`take_in` is all the webhook (and the `infoshare.mis.ingest` task) does before answering:
+`accept`'s one INSERT of the validated event into the inbox, whose primary key (`webhook-id`) and
 unique `concern_key` (a `concern.raised`'s `concern_id`) stop every duplicate in the
 database, not by a check first, and which reserves the case reference. The event is durable
 before the 2xx (INTERFACES.md §1: "processing after that is asynchronous"). `apply` then
@@ -30,6 +30,7 @@ from .cases import apply_update, case_for_concern, insert_concern, new_case_id, 
 from .db import insert
 from .models import ReceivedEvent, utcnow
 from .people import ensure_reporter, record_closures, upsert_pupil, upsert_staff
+from .runtime import Runtime
 from .schemas.mis_events import MisEvent, load_event
 
 ACCEPTED, DUPLICATE = "accepted", "duplicate"
@@ -52,14 +53,28 @@ class IngestResult:
     case_id: str | None
 
 
+def take_in(runtime: Runtime, event_id: str, raw: str, event: MisEvent, via: str) -> IngestResult:
+    """What both doors (the webhook, `infoshare.mis.ingest`) do with a valid event: accept it or,
+    when a constraint says it was seen before, record the duplicate in a transaction of its own.
+
+    Raises UnknownConcern for an update to a concern never raised here; database errors
+    propagate (the webhook answers 503, the task retries).
+    """
+    with runtime.engine.begin() as connection:
+        result = accept(connection, event_id, raw, event, via)
+    if result is not None:
+        return result
+    with runtime.transaction() as session:
+        return record_duplicate(session, event_id, event, via)
+
+
 def accept(connection: Connection, event_id: str, raw: str, event: MisEvent, via: str
            ) -> IngestResult | None:
     """Store the validated event: one INSERT on a plain connection (the hottest path there is).
 
     `raw` is the event's JSON text as it arrived (the signed body, for the webhook), kept
     encrypted until a worker applies it: stored as sent, not re-serialised. Returns None when
-    a constraint says it is a duplicate; the caller then records that with `record_duplicate`
-    in a transaction of its own.
+    a constraint says it is a duplicate (`take_in` then records it with `record_duplicate`).
     """
     table = ReceivedEvent.__table__
     concern_id = event.data["concern_id"] if event.type.startswith("concern.") else None

@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from infoshare_workflow.celery_app import runtime_of
-from infoshare_workflow.intake import UnknownConcern, accept, apply_pending, record_duplicate, record_rejection
+from infoshare_workflow.intake import UnknownConcern, apply_pending, record_rejection, take_in
 from infoshare_workflow.metrics import count_event
 from infoshare_workflow.schemas.mis_events import load_event
 from infoshare_workflow.vocabulary import EVENT_TYPES
@@ -42,11 +42,7 @@ def ingest_event(self: Task, event_id: Any = None, event: Any = None) -> dict[st
             errors = exc.messages
     if errors is None:
         try:
-            with runtime.engine.begin() as connection:
-                result = accept(connection, event_id, json.dumps(event), valid, via="celery")
-            if result is None:
-                with runtime.transaction() as session:
-                    result = record_duplicate(session, event_id, valid, via="celery")
+            result = take_in(runtime, event_id, json.dumps(event), valid, via="celery")
         except UnknownConcern:
             errors = {"data": {"concern_id": ["Unknown concern."]}}
         else:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from infoshare_workflow.intake import UnknownConcern, accept, record_duplicate, record_rejection
+from infoshare_workflow.intake import UnknownConcern, record_rejection, take_in
 from infoshare_workflow.metrics import count_event
 from infoshare_workflow.schemas.mis_events import load_event
 from infoshare_workflow.vocabulary import EVENT_TYPES
@@ -112,11 +112,7 @@ def receive() -> Response:
         return _reject(422, "schema", {"status": "invalid", "errors": exc.messages}, payload.get("type"),
                        exc.messages)
     try:
-        with runtime().engine.begin() as connection:
-            result = accept(connection, event_id, text, event, via="http")
-        if result is None:
-            with runtime().transaction() as session:
-                result = record_duplicate(session, event_id, event, via="http")
+        result = take_in(runtime(), event_id, text, event, via="http")
     except UnknownConcern:
         errors = {"data": {"concern_id": ["Unknown concern."]}}
         return _reject(422, "unknown_concern", {"status": "invalid", "errors": errors}, event.type, errors)

@@ -12,4 +12,3 @@ def test_case_references_are_ten_crockford_base32_characters_and_do_not_repeat()
     assert len(references) == 20_000
     assert all(re.fullmatch(r"IS-[0-9A-HJKMNP-TV-Z]{10}", ref) for ref in references)
     assert {ch for ref in references for ch in ref[3:]} == set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
-
