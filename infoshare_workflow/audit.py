@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
+from .db import defer, outermost_commit, take_deferred
 from .models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
@@ -48,12 +49,12 @@ def append(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Record one event in the caller's transaction; it joins the chain when that commits."""
-    session.info.setdefault(_PENDING, []).append((utcnow(), actor, action, case_id, canonical(details or {})))
+    defer(session, _PENDING, (utcnow(), actor, action, case_id, canonical(details or {})))
 
 
 def write_pending(session: Session) -> int:
-    """Chain and insert the transaction's events (called just before commit)."""
-    pending = session.info.pop(_PENDING, None)
+    """Chain and insert the transaction's events (called just before the outermost commit)."""
+    pending = take_deferred(session, _PENDING)
     if not pending:
         return 0
     if session.get_bind().dialect.name == "postgresql":
@@ -75,12 +76,10 @@ def write_pending(session: Session) -> int:
 
 @event.listens_for(Session, "before_commit")
 def _write_before_commit(session: Session) -> None:
-    write_pending(session)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+    """Once, for the real commit: a released savepoint's events wait for it (the chain's lock is
+    then held only for that commit); a rolled-back savepoint's events are dropped (db.defer)."""
+    if outermost_commit(session):
+        write_pending(session)
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,51 @@ def insert(executor: Session | Connection, table: Any) -> Any:
     if bind.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+# Work that belongs to a transaction and must happen only when the *outermost* transaction
+# commits: audit events chained just before it, outbox messages published just after it.
+# SQLAlchemy fires before_commit/after_commit when a SAVEPOINT is released too, and
+# after_rollback when one is rolled back, so these hooks tell the two apart: a released
+# savepoint keeps its items for the real commit, a rolled-back one drops only its own.
+_DEFERRED = "deferred"
+_MARKS = "deferred_marks"
+
+
+def defer(session: Session, key: str, item: Any) -> None:
+    """Keep `item` until the outermost transaction ends: `take_deferred` on commit, dropped on rollback."""
+    session.info.setdefault(_DEFERRED, {}).setdefault(key, []).append(item)
+
+
+def take_deferred(session: Session, key: str) -> list[Any]:
+    return list(session.info.get(_DEFERRED, {}).pop(key, []))
+
+
+def outermost_commit(session: Session) -> bool:
+    """True in before_commit/after_commit for the real commit, False for a released savepoint."""
+    return not session.in_nested_transaction()
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: Any) -> None:
+    if transaction.nested:
+        lengths = {key: len(items) for key, items in session.info.get(_DEFERRED, {}).items()}
+        session.info.setdefault(_MARKS, {})[transaction] = lengths
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
+    lengths = session.info.get(_MARKS, {}).pop(previous_transaction, None)
+    if previous_transaction.nested and lengths is not None:
+        for key, items in session.info.get(_DEFERRED, {}).items():
+            del items[lengths.get(key, 0):]
+    elif previous_transaction.parent is None:
+        session.info.pop(_DEFERRED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end_of_outermost(session: Session, transaction: Any) -> None:
+    """Nothing deferred outlives its transaction (a session may run several in turn)."""
+    if transaction.parent is None:
+        session.info.pop(_MARKS, None)
+        session.info.pop(_DEFERRED, None)

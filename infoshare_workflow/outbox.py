@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from .db import defer, take_deferred
 from .models import OutboxMessage, utcnow
 
 MAX_ATTEMPTS = 10
@@ -28,8 +29,13 @@ def enqueue(session: Session, task: str, **kwargs: Any) -> str:
     # Published right after commit; if that publish is lost, the relay sends it after the lease.
     message = OutboxMessage(id=str(uuid.uuid4()), task=task, kwargs=kwargs, published_at=utcnow(), attempts=1)
     session.add(message)
-    session.info.setdefault(PENDING_KEY, []).append((message.id, task, kwargs))
+    defer(session, PENDING_KEY, (message.id, task, kwargs))
     return message.id
+
+
+def committed_messages(session: Session) -> list[tuple[str, str, dict[str, Any]]]:
+    """The messages the transaction that just committed enqueued, to publish now."""
+    return take_deferred(session, PENDING_KEY)
 
 
 def claim_due(session: Session, lease: timedelta, now: datetime | None = None, limit: int = 100) -> list[OutboxMessage]:

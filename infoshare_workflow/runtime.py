@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .config import Settings
 from .crypto import KeyRing
-from .db import make_engine, make_sessionmaker, transaction
-from .outbox import PENDING_KEY
+from .db import make_engine, make_sessionmaker, outermost_commit, transaction
+from .outbox import committed_messages
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +73,10 @@ def build_runtime(settings: Settings) -> Runtime:
 
     @event.listens_for(runtime.sessions, "after_commit")
     def _publish_after_commit(session: Session) -> None:
-        for message_id, task, kwargs in session.info.pop(PENDING_KEY, []):
-            runtime.publish_safely(message_id, task, kwargs)
-
-    @event.listens_for(runtime.sessions, "after_rollback")
-    def _forget_after_rollback(session: Session) -> None:
-        session.info.pop(PENDING_KEY, None)
+        """Only after the outermost commit: a released savepoint is not yet durable, and a task
+        published then would reach a worker before its row exists (RELIABILITY.md)."""
+        if outermost_commit(session):
+            for message_id, task, kwargs in committed_messages(session):
+                runtime.publish_safely(message_id, task, kwargs)
 
     return runtime
