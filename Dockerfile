@@ -44,4 +44,6 @@ USER infoshare
 EXPOSE 5000
 
 # Nothing runs without settings; docker-compose.yml gives each service its command.
-CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "4", "--worker-class", "gthread", "--threads", "4", "infoshare_workflow.wsgi:app"]
+CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "4", "--worker-class", "gthread", "--threads", "4", \
+     "--access-logfile", "-", "--logger-class", "infoshare_workflow.log_redaction.GunicornLogger", \
+     "infoshare_workflow.wsgi:app"]

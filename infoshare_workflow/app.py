@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import log_redaction
 from .config import TEMPLATES, ConfigError, Settings, load_settings
 from .metrics import observe_request
 from .runtime import build_runtime
@@ -92,6 +93,7 @@ def _local_time_filter(zone_name: str) -> Any:
 def main_app() -> Flask:
     """For gunicorn (`infoshare_workflow.wsgi:app`): a bad setting is one line, then exit."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_redaction.install()  # no token, no field's value in any line (gunicorn's own logs: GunicornLogger)
     try:
         return create_app()
     except ConfigError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from .inbox import InboxEntry
 from .models import Case, Concern, Step, utcnow
 
 
@@ -58,7 +59,22 @@ def get_case(session: Session, case_id: str) -> Case | None:
     ).first()
 
 
-def case_view(case: Case) -> dict[str, Any]:
+def received_view(entry: InboxEntry) -> dict[str, Any]:
+    """A case whose concern is accepted but not applied (yet, or ever: `parked`), for CaseSchema.
+
+    The 202 gave the MIS this case reference, so it is never a 404; what the concern says
+    stays in the encrypted inbox until it is applied, and only the failure's class is shown.
+    """
+    return {
+        "case_id": entry.case_id, "concern": {"concern_id": entry.concern_id}, "status": "received",
+        "received_at": entry.received_at, "parked": entry.parked, "parked_reason": entry.last_error if entry.parked
+        else None, "apply_attempts": entry.attempts, "outcome": None, "urgency": None, "threshold": None,
+        "opened_at": None, "closed_at": None, "retention_category": None, "review_on": None, "legal_hold": False,
+        "steps": [], "decisions": {"consent": [], "consultation": [], "share": []}, "disclosures": [], "notices": [],
+    }
+
+
+def case_view(case: Case, received_at: datetime | None = None) -> dict[str, Any]:
     """The case with its decisions grouped by kind, ready for CaseSchema."""
     decisions: dict[str, list[Any]] = defaultdict(list)
     for record in case.decisions:
@@ -66,6 +82,7 @@ def case_view(case: Case) -> dict[str, Any]:
         decisions["consultation" if record.kind == "information" else record.kind].append(record)
     return {
         "case_id": case.case_id, "concern": case.concern, "status": case.status, "outcome": case.outcome,
+        "received_at": received_at, "parked": False, "parked_reason": None, "apply_attempts": None,
         "urgency": case.urgency, "threshold": case.threshold, "opened_at": case.opened_at,
         "closed_at": case.closed_at, "retention_category": case.retention_category,
         "review_on": case.review_on, "legal_hold": case.legal_hold, "steps": case.steps,

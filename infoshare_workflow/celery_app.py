@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
+from . import log_redaction
 from .runtime import Runtime
 
 TASK_MODULES = ["tasks.mis", "tasks.mail", "tasks.shares", "tasks.dispatch"]
@@ -51,6 +52,12 @@ def create_celery(runtime: Runtime) -> Celery:
     if not settings.embedded_broker:
         runtime.publish = publish
     return celery
+
+
+@signals.after_setup_logger.connect(weak=False, dispatch_uid="infoshare.log_redaction")
+def _redact_worker_logs(logger: Any = None, **_: Any) -> None:
+    """The worker's and beat's handlers get the redacting filter as Celery sets them up."""
+    log_redaction.install(logger)
 
 
 def runtime_of(celery: Celery) -> Runtime:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from . import log_redaction
 from .config import ConfigError, load_settings
 from .runtime import Runtime, build_runtime
 from .vocabulary import RECIPIENT_KINDS
@@ -21,6 +22,7 @@ def _runtime() -> Runtime:
 @click.version_option(package_name="infoshare-workflow")
 def cli() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_redaction.install()
 
 
 @cli.command(help="Run the web app (on the embedded defaults with nothing set).")
@@ -52,6 +54,7 @@ def serve(host: str, port: int) -> None:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", 8)
             self.cfg.set("workers", 1)
+            self.cfg.set("logger_class", "infoshare_workflow.log_redaction.GunicornLogger")
             if post_fork is not None:  # the embedded broker lives in the one worker process
                 self.cfg.set("post_fork", post_fork)
 
@@ -208,6 +211,56 @@ def cases_overdue(as_json: bool) -> None:
         click.echo(f"{row['case_id']:<14} {row['step']:<13} {row['assignee'] or '-':<10} {row['due_at'][:16]:<17} "
                    f"{row['reminders_sent']:>9}  {'yes' if row['escalated'] else 'no'}")
     click.echo(f"{len(rows)} overdue")
+
+
+@cli.group(help="Accepted MIS events not applied yet, and parked ones whose applying failed.")
+def inbox() -> None:
+    pass
+
+
+@inbox.command("list", help="Show accepted events waiting to be applied, oldest first, with their failures.")
+@click.option("--parked", is_flag=True, help="Only events parked after every attempt failed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def inbox_list(parked: bool, as_json: bool) -> None:
+    import json as json_module
+
+    from .inbox import entries
+
+    with _runtime().transaction() as session:
+        rows = [e.as_dict() for e in entries(session, parked_only=parked)]
+    if as_json:
+        click.echo(json_module.dumps(rows, indent=2, default=lambda v: v.isoformat()))
+        return
+    if not rows:
+        click.echo("no parked events" if parked else "no events waiting: every accepted event is applied")
+        return
+    click.echo(f"{'event':<36} {'type':<17} {'case':<14} {'received (UTC)':<16} {'tries':>5}  state")
+    for row in rows:
+        state = f"parked ({row['error']})" if row["parked"] else (
+            f"retry after {row['next_attempt_at']:%H:%M:%S} ({row['error']})" if row["next_attempt_at"] else "waiting")
+        click.echo(f"{row['event_id'][:36]:<36} {row['type']:<17} {row['case_id'] or '-':<14} "
+                   f"{row['received_at']:%Y-%m-%d %H:%M} {row['attempts']:>5}  {state}")
+    parked_count = sum(1 for row in rows if row["parked"])
+    click.echo(f"{len(rows)} waiting, {parked_count} parked" + (
+        ": fix the cause, then `infoshare inbox retry --all-parked`" if parked_count else ""))
+
+
+@inbox.command("retry", help="Apply events again with fresh attempts (EVENT_ID... or --all-parked); "
+                              "beat's next pass, within a second, applies them.")
+@click.argument("event_ids", nargs=-1, metavar="[EVENT_ID]...")
+@click.option("--all-parked", is_flag=True, help="Every parked event.")
+def inbox_retry(event_ids: tuple[str, ...], all_parked: bool) -> None:
+    from .inbox import UnknownEvents, retry
+
+    if bool(event_ids) == all_parked:
+        raise click.UsageError("give EVENT_ID... or --all-parked (not both)")
+    try:
+        with _runtime().transaction() as session:
+            retried = retry(session, None if all_parked else list(event_ids), actor=_cli_actor())
+    except UnknownEvents as exc:
+        raise click.UsageError(f"not waiting in the inbox: {', '.join(exc.event_ids)}") from None
+    click.echo(f"{len(retried)} event(s) due again; `infoshare inbox list` shows what is still waiting"
+               if retried else "no parked events")
 
 
 @cli.group(help="The school calendar: closure days are not working days.")

@@ -18,6 +18,7 @@ from celery import Celery
 from .dispatch import dispatch_timers
 from .intake import apply_pending
 from .outbox import relay
+from .rejections import flush_tallies
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class InProcessWorker(threading.Thread):
         apply_pending(self.runtime.sessions)
         dispatch_timers(self.runtime.sessions)
         relay(self.runtime.sessions, self.submit, self.runtime.lease)
+        flush_tallies(self.runtime.sessions)
 
     def stop(self) -> None:
         self.stopping.set()

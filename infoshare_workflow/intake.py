@@ -8,8 +8,10 @@ before the 2xx (INTERFACES.md §1: "processing after that is asynchronous"). `ap
 opens the case or updates the records, once: it is idempotent by the inbox row's
 `applied_at`. Workers take accepted events from the inbox themselves (`apply_pending`, run
 by beat every second, FOR UPDATE SKIP LOCKED), so the request publishes nothing and no
-event waits on a lost broker message. Every
-outcome, rejections included, lands in the audit trail (golden rule 7), without payloads.
+event waits on a lost broker message. An apply that fails backs off over hours and is then
+parked, in sight (`inbox.py`), never dropped; a corrected `concern.raised` for a parked
+concern takes its place. Every outcome, rejections included, lands in the audit trail
+(golden rule 7), without payloads.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from marshmallow import ValidationError
+from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -31,10 +35,15 @@ from .db import insert
 from .models import ReceivedEvent, utcnow
 from .people import ensure_reporter, record_closures, upsert_pupil, upsert_staff
 from .runtime import Runtime
+from .schemas.fields import check_text
 from .schemas.mis_events import MisEvent, load_event
+from .vocabulary import EVENT_TYPES
 
-ACCEPTED, DUPLICATE = "accepted", "duplicate"
+ACCEPTED, DUPLICATE, REPLACED = "accepted", "duplicate", "replaced"
 MAX_ATTEMPTS = 10
+# 30 s, then doubling: the tenth failure comes about four and a quarter hours after the first,
+# long enough for a deployment to fix whatever made the apply fail.
+FIRST_RETRY = timedelta(seconds=30)
 log = logging.getLogger(__name__)
 
 
@@ -53,6 +62,46 @@ class IngestResult:
     case_id: str | None
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A signed event refused whole (422): nothing of it is stored."""
+
+    reason: str
+    errors: dict[str, Any]
+    event_type: str | None
+
+
+def event_id_errors(event_id: Any) -> dict[str, list[str]] | None:
+    """The idempotency key must fit its column and be text a log or a CLI table can show."""
+    if not isinstance(event_id, str) or not 1 <= len(event_id) <= 255:
+        return {"event_id": ["Must be 1 to 255 characters."]}
+    try:
+        check_text(event_id, multiline=False)
+    except ValidationError as exc:
+        return {"event_id": exc.messages if isinstance(exc.messages, list) else [str(exc)]}
+    return None
+
+
+def ingest(runtime: Runtime, event_id: Any, raw: str, payload: dict[str, Any], via: str) -> IngestResult | Refusal:
+    """What both doors do once the signature holds: validate the event whole, then take it in.
+
+    Database errors propagate: the webhook answers 503 and the task retries.
+    """
+    known_type = payload.get("type") if payload.get("type") in EVENT_TYPES else None
+    errors = event_id_errors(event_id)
+    if errors is not None:
+        return Refusal("schema", errors, known_type)
+    try:
+        event = load_event(payload)
+    except ValidationError as exc:
+        return Refusal("schema", exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages},
+                       known_type)
+    try:
+        return take_in(runtime, event_id, raw, event, via)
+    except UnknownConcern:
+        return Refusal("unknown_concern", {"data": {"concern_id": ["Unknown concern."]}}, event.type)
+
+
 def take_in(runtime: Runtime, event_id: str, raw: str, event: MisEvent, via: str) -> IngestResult:
     """What both doors (the webhook, `infoshare.mis.ingest`) do with a valid event: accept it or,
     when a constraint says it was seen before, record the duplicate in a transaction of its own.
@@ -65,7 +114,7 @@ def take_in(runtime: Runtime, event_id: str, raw: str, event: MisEvent, via: str
     if result is not None:
         return result
     with runtime.transaction() as session:
-        return record_duplicate(session, event_id, event, via)
+        return replace_parked(session, event_id, raw, event, via) or record_duplicate(session, event_id, event, via)
 
 
 def accept(connection: Connection, event_id: str, raw: str, event: MisEvent, via: str
@@ -99,6 +148,33 @@ def _accept_statement(dialect: str) -> Any:
     return stmt.on_conflict_do_nothing().returning(table.c.event_id)
 
 
+def replace_parked(session: Session, event_id: str, raw: str, event: MisEvent, via: str) -> IngestResult | None:
+    """A `concern.raised` sent again, under a new webhook-id, for a concern whose first
+    delivery is parked takes its place and keeps its case reference, instead of being a
+    duplicate of an event that will never become a case. None when there is nothing to replace.
+
+    The UPDATE claims the parked row (a concurrent re-send waits for it, then finds nothing).
+    """
+    if event.type != "concern.raised" or session.get(ReceivedEvent, event_id) is not None:
+        return None
+    concern_id = event.data["concern_id"]
+    parked = session.execute(
+        update(ReceivedEvent)
+        .where(ReceivedEvent.concern_key == concern_id, ReceivedEvent.outcome == ACCEPTED,
+               ReceivedEvent.applied_at.is_(None), ReceivedEvent.parked_at.is_not(None))
+        .values(concern_key=None, outcome=REPLACED, payload=None)
+        .returning(ReceivedEvent.event_id, ReceivedEvent.case_id)
+    ).first()
+    if parked is None:
+        return None
+    session.execute(insert(session, ReceivedEvent.__table__).values(
+        event_id=event_id, type=event.type, via=via, outcome=ACCEPTED, case_id=parked.case_id,
+        received_at=utcnow(), concern_key=concern_id, payload=raw))
+    audit.append(session, actor="mis", action="event.replaced", case_id=parked.case_id,
+                 details={"event_id": event_id, "replaces": parked.event_id, "type": event.type, "via": via})
+    return IngestResult(ACCEPTED, event_id, parked.case_id)
+
+
 def record_duplicate(session: Session, event_id: str, event: MisEvent, via: str) -> IngestResult:
     """Answer a duplicate with the case it belongs to, and audit it."""
     concern_id = event.data["concern_id"] if event.type == "concern.raised" else None
@@ -116,55 +192,72 @@ def record_duplicate(session: Session, event_id: str, event: MisEvent, via: str)
     return IngestResult(DUPLICATE, event_id, case_id)
 
 
-def apply_pending(session_factory: Callable[[], Any], limit: int = 500) -> int:
-    """Apply accepted events oldest first, one transaction each, until none is left.
+def apply_pending(session_factory: Callable[[], Any], limit: int = 500, now: datetime | None = None) -> int:
+    """Apply due accepted events oldest first, one transaction each, until none is left.
 
     Concurrent workers take different rows (SKIP LOCKED on PostgreSQL; SQLite's write lock
     serialises them). An update that overtook its concern is left for the next pass. An
-    event whose applying fails is retried on later passes and, after MAX_ATTEMPTS, parked
-    (audited, and still counted in /metrics) so it can never hold up the events behind it.
+    event whose applying fails waits before its next attempt, longer each time, and after
+    MAX_ATTEMPTS is parked (audited, counted in /metrics, listed by `infoshare inbox list`),
+    so it can never hold up the events behind it.
     """
     applied, deferred = 0, set[str]()
     for _ in range(limit):
-        event_id: str | None = None
+        moment, event_id = now or utcnow(), None
         try:
             with session_factory() as session, session.begin():
-                query = (select(ReceivedEvent.event_id)
-                         .where(ReceivedEvent.applied_at.is_(None), ReceivedEvent.attempts < MAX_ATTEMPTS)
-                         .order_by(ReceivedEvent.received_at).limit(1))
-                if deferred:
-                    query = query.where(ReceivedEvent.event_id.not_in(deferred))
-                if session.get_bind().dialect.name == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
-                event_id = session.scalars(query).first()
+                event_id = _next_due(session, moment, deferred)
                 if event_id is None:
                     return applied
-                try:
-                    with session.begin_nested():
-                        _apply_row(session, session.get_one(ReceivedEvent, event_id))
-                    applied += 1
-                except NotYetApplicable:
-                    deferred.add(event_id)
+                _apply_row(session, session.get_one(ReceivedEvent, event_id))
+            applied += 1
+        except NotYetApplicable:
+            deferred.add(str(event_id))
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop the others
             if event_id is None:
                 raise
             deferred.add(event_id)
-            _record_failure(session_factory, event_id, exc)
+            _record_failure(session_factory, event_id, exc, moment)
     return applied
 
 
-def _record_failure(session_factory: Callable[[], Any], event_id: str, exc: Exception) -> None:
-    log.error("applying mis event %s failed (%s)", event_id, type(exc).__name__)
+def _next_due(session: Session, now: datetime, deferred: set[str]) -> str | None:
+    query = (select(ReceivedEvent.event_id)
+             .where(ReceivedEvent.applied_at.is_(None), ReceivedEvent.outcome == ACCEPTED,
+                    ReceivedEvent.parked_at.is_(None),
+                    or_(ReceivedEvent.next_attempt_at.is_(None), ReceivedEvent.next_attempt_at <= now))
+             .order_by(ReceivedEvent.received_at).limit(1))
+    if deferred:
+        query = query.where(ReceivedEvent.event_id.not_in(deferred))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.scalars(query).first()
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long an event waits after its `attempts`-th failed apply."""
+    return FIRST_RETRY * 2 ** (attempts - 1)
+
+
+def _record_failure(session_factory: Callable[[], Any], event_id: str, exc: Exception, now: datetime) -> None:
+    error = type(exc).__name__[:64]  # the class only: a message may quote the payload
+    log.error("applying mis event %s failed (%s)", event_id, error)
     with session_factory() as session, session.begin():
         counted = session.execute(  # no ORM load: the payload itself may be what cannot be read
             update(ReceivedEvent).where(ReceivedEvent.event_id == event_id)
-            .values(attempts=ReceivedEvent.attempts + 1)
+            .values(attempts=ReceivedEvent.attempts + 1, last_error=error)
             .returning(ReceivedEvent.attempts, ReceivedEvent.type, ReceivedEvent.case_id)
-        ).first()
-        if counted is not None and counted.attempts >= MAX_ATTEMPTS:
-            audit.append(session, actor="system", action="event.parked", case_id=counted.case_id,
-                         details={"event_id": event_id, "type": counted.type, "attempts": counted.attempts,
-                                  "error": type(exc).__name__})
+        ).one()
+        details = {"event_id": event_id, "type": counted.type, "attempts": counted.attempts, "error": error}
+        if counted.attempts >= MAX_ATTEMPTS:
+            session.execute(update(ReceivedEvent).where(ReceivedEvent.event_id == event_id).values(parked_at=now))
+            audit.append(session, actor="system", action="event.parked", case_id=counted.case_id, details=details)
+            return
+        retry_at = now + retry_delay(counted.attempts)
+        session.execute(update(ReceivedEvent).where(ReceivedEvent.event_id == event_id)
+                        .values(next_attempt_at=retry_at))
+        audit.append(session, actor="system", action="event.apply_failed", case_id=counted.case_id,
+                     details={**details, "next_attempt_at": retry_at.isoformat()})
 
 
 def _apply_row(session: Session, row: ReceivedEvent) -> None:
@@ -190,21 +283,3 @@ def _apply_row(session: Session, row: ReceivedEvent) -> None:
     audit.append(session, actor="mis", action="event.accepted", case_id=row.case_id,
                  details={"event_id": event_id, "type": event.type, "via": row.via,
                           "received_at": row.received_at.isoformat()})
-
-
-def waiting(session: Session) -> int:
-    """Accepted events no worker has applied yet (shown in /metrics: beat must be running)."""
-    return session.scalar(select(func.count()).select_from(ReceivedEvent).where(ReceivedEvent.applied_at.is_(None))) or 0
-
-
-def record_rejection(session: Session, *, via: str, reason: str, event_id: str | None,
-                     event_type: str | None = None, errors: Any = None) -> None:
-    """Audit a rejected event by reason; the payload itself is never stored."""
-    details: dict[str, Any] = {"via": via, "reason": reason, "event_id": (event_id or "")[:255] or None}
-    if event_type is not None:
-        details["type"] = event_type
-    if errors is not None:
-        details["errors"] = errors
-    audit.append(session, actor="mis", action="event.rejected", details=details)
-
-

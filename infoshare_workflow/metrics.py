@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client import REGISTRY
 
 EVENTS = Counter("infoshare_events", "MIS events received, by type and outcome", ["type", "outcome"])
+REJECTIONS = Counter("infoshare_mis_rejections", "MIS events and requests refused, by door and reason",
+                     ["via", "reason"])
 # The gauges are read from the database by whichever gunicorn worker answers a scrape, so with
 # PROMETHEUS_MULTIPROC_DIR the latest value written is the truth ("max" would keep showing a
 # backlog that has drained, until every worker had scraped again).
@@ -17,8 +19,11 @@ OVERDUE_STEPS = Gauge("infoshare_overdue_steps", "Open steps past their due time
                       multiprocess_mode="mostrecent")
 OUTBOX = Gauge("infoshare_outbox_messages", "Outbox work not yet done: pending, or parked after too many tries",
                ["state"], multiprocess_mode="mostrecent")
-INBOX_WAITING = Gauge("infoshare_inbox_unapplied", "Accepted MIS events not yet applied by a worker",
+INBOX_WAITING = Gauge("infoshare_inbox_unapplied", "Accepted MIS events not yet applied by a worker (parked included)",
                       multiprocess_mode="mostrecent")
+INBOX_PARKED = Gauge("infoshare_inbox_parked",
+                     "Accepted MIS events parked after every attempt to apply them failed (infoshare inbox list)",
+                     multiprocess_mode="mostrecent")
 REQUEST_SECONDS = Histogram(
     "infoshare_request_seconds", "HTTP request latency by route", ["method", "route", "status"]
 )
@@ -38,6 +43,12 @@ def _series(metric: Any, *labels: str) -> Any:
 
 def count_event(event_type: str, outcome: str) -> None:
     _series(EVENTS, event_type, outcome).inc()
+
+
+def count_rejection(via: str, reason: str, event_type: str | None) -> None:
+    """A refusal, by door and reason, and among the events of its type (`unknown` when unproven)."""
+    _series(REJECTIONS, via, reason).inc()
+    count_event(event_type or "unknown", "rejected")
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

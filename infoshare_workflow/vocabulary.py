@@ -25,7 +25,7 @@ SHARE_ITEMS = ("summary", "facts", "opinion", "chronology", "pupil_identity", "p
 PRINCIPLES = ("necessary", "proportionate", "relevant", "adequate", "accurate", "timely", "secure")
 FAMILY_NOTICE = ("send", "suppress")
 STEP_STATUSES = ("pending", "open", "done", "cancelled")
-CASE_STATUSES = ("open", "closed", "disposed")
+CASE_STATUSES = ("received", "open", "closed", "disposal_pending", "disposed")  # received: accepted, not applied
 EVENT_TYPES = ("concern.raised", "concern.updated", "pupil.updated", "staff.upserted", "calendar.closures")
 RETENTION_CATEGORIES = ("child_protection", "early_help", "low_level")
 

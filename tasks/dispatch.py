@@ -1,7 +1,8 @@
 """`infoshare.dispatch.tick`: beat's one periodic task, every INFOSHARE_DISPATCH_INTERVAL seconds.
 
-It fires due reminders and escalations from the database, then relays outbox work whose
-message was lost. Two beats running at once are harmless: claims are row locks.
+It fires due reminders and escalations from the database, relays outbox work whose
+message was lost, and writes the last minutes' counts of refused unauthenticated requests
+to the audit trail. Two beats running at once are harmless: claims are row locks.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from celery import Task, shared_task
 from infoshare_workflow.celery_app import runtime_of
 from infoshare_workflow.dispatch import dispatch_timers
 from infoshare_workflow.outbox import relay
+from infoshare_workflow.rejections import flush_tallies
 
 
 @shared_task(bind=True, name="infoshare.dispatch.tick", ignore_result=True)
@@ -18,4 +20,5 @@ def tick(self: Task) -> dict[str, int]:
     runtime = runtime_of(self.app)
     fired = dispatch_timers(runtime.sessions)
     relayed = relay(runtime.sessions, runtime.publish_safely, runtime.lease)
+    flush_tallies(runtime.sessions)
     return {"reminders": fired.reminders, "escalations": fired.escalations, "relayed": relayed}

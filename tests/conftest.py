@@ -239,6 +239,56 @@ def worker(settings: Settings, runtime: Runtime, tmp_path: Path) -> Iterator[Wor
     redis.Redis.from_url(REDIS_URL).delete(proc.queue)
 
 
+class WebProcess:
+    """The web app under real gunicorn, configured as docker-compose runs it (access log on
+    stdout, the redacting logger class), on a free port; everything it logs goes to one file."""
+
+    def __init__(self, settings: Settings, log_path: Path, extra_env: dict[str, str] | None = None) -> None:
+        from .smtp import free_port
+
+        self.settings, self.log_path, self.port = settings, log_path, free_port()
+        self.extra_env = extra_env or {}
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        import requests
+
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [gunicorn, f"--bind=127.0.0.1:{self.port}", "--workers=1", "--worker-class=gthread", "--threads=4",
+             "--access-logfile=-", "--error-logfile=-",
+             "--logger-class=infoshare_workflow.log_redaction.GunicornLogger", "infoshare_workflow.wsgi:app"],
+            env={**worker_env(self.settings, self.settings.queue), **self.extra_env}, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+
+        def up() -> bool:
+            try:
+                return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_for(up, timeout=30)
+
+    def stop(self) -> None:
+        """Stop and wait, so that everything it logged is in the file (safe to call twice)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def web(settings: Settings, runtime: Runtime, tmp_path: Path) -> Iterator[WebProcess]:
+    proc = WebProcess(settings, tmp_path / "web.log")
+    proc.start()
+    yield proc
+    proc.stop()
+
+
 def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:
     """Poll until `predicate()` is truthy; fail with a clear message at the deadline."""
     deadline = time.monotonic() + timeout

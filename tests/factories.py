@@ -75,5 +75,15 @@ def signed_headers(secret: str, body: bytes, msg_id: str | None = None, timestam
             "Content-Type": content_type}
 
 
+def signed_task(secret: str, event: dict[str, Any], event_id: str | None = None,
+                timestamp: int | None = None) -> dict[str, Any]:
+    """`infoshare.mis.ingest` kwargs as a host platform signs them (INTERFACES.md §1)."""
+    event_id = event_id or f"msg_{uuid.uuid4().hex}"
+    ts = int(time.time()) if timestamp is None else timestamp
+    text = json.dumps(event, separators=(",", ":"), sort_keys=True)
+    signature = Webhook(secret).sign(event_id, datetime.fromtimestamp(ts, tz=timezone.utc), text)
+    return {"event_id": event_id, "event": event, "webhook_timestamp": ts, "signature": signature}
+
+
 def body_of(event: Any) -> bytes:
     return json.dumps(event).encode()

@@ -11,9 +11,9 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from infoshare_workflow import audit
+from infoshare_workflow import audit, inbox
 from infoshare_workflow.admin_tokens import authenticate
-from infoshare_workflow.case_queries import case_view, get_case, list_cases
+from infoshare_workflow.case_queries import case_view, get_case, list_cases, received_view
 from infoshare_workflow.models import AuditEvent
 from infoshare_workflow.openapi import openapi_document
 from infoshare_workflow.schemas.api import (
@@ -90,9 +90,12 @@ def cases() -> Response:
 def case(case_id: str) -> Response:
     with runtime().transaction() as session:
         found = get_case(session, case_id)
-        if found is None:
+        if found is not None:
+            return jsonify(CaseSchema().dump(case_view(found, inbox.received_at(session, case_id))))
+        entry = inbox.received_case(session, case_id)
+        if entry is None:
             return _error(404, "No such case.")
-        return jsonify(CaseSchema().dump(case_view(found)))
+        return jsonify(CaseSchema().dump(received_view(entry)))
 
 
 @bp.get("/cases/<case_id>/audit")

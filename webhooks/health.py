@@ -7,8 +7,8 @@ from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from infoshare_workflow.case_queries import overdue_counts
-from infoshare_workflow.intake import waiting
-from infoshare_workflow.metrics import INBOX_WAITING, OUTBOX, OVERDUE_STEPS, exposition
+from infoshare_workflow import inbox
+from infoshare_workflow.metrics import INBOX_PARKED, INBOX_WAITING, OUTBOX, OVERDUE_STEPS, exposition
 from infoshare_workflow.outbox import backlog
 from infoshare_workflow.vocabulary import STEP_KINDS
 
@@ -47,8 +47,9 @@ def metrics() -> Response:
     """The overdue gauge is read from the database at scrape time: the database is the truth."""
     try:
         with runtime().transaction() as session:
-            counts, outbox, inbox = overdue_counts(session), backlog(session), waiting(session)
-        INBOX_WAITING.set(inbox)
+            counts, outbox, events = overdue_counts(session), backlog(session), inbox.backlog(session)
+        INBOX_WAITING.set(events["unapplied"])
+        INBOX_PARKED.set(events["parked"])
         for kind in STEP_KINDS:
             OVERDUE_STEPS.labels(kind).set(counts.get(kind, 0))
         for state, count in outbox.items():

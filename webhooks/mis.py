@@ -8,22 +8,19 @@ answers 503 with Retry-After, having stored nothing.
 
 from __future__ import annotations
 
-import binascii
-import json
 import logging
-from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from marshmallow import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from infoshare_workflow.intake import UnknownConcern, record_rejection, take_in
-from infoshare_workflow.metrics import count_event
-from infoshare_workflow.schemas.mis_events import load_event
-from infoshare_workflow.vocabulary import EVENT_TYPES
+from infoshare_workflow import rejections
+from infoshare_workflow.intake import Refusal, ingest
+from infoshare_workflow.metrics import count_event, count_rejection
+from infoshare_workflow.mis_signature import HEADERS, verify
+from infoshare_workflow.schemas import strict_json
+from infoshare_workflow.schemas.strict_json import JsonBodyError
 
 from . import runtime
 
@@ -31,8 +28,8 @@ bp = Blueprint("mis", __name__)
 log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024
-SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 RETRY_AFTER_SECONDS = "30"
+NOT_JSON = Refusal("not_json", {}, None)
 
 
 def _answer(status: int, body: dict[str, Any]) -> Response:
@@ -41,26 +38,29 @@ def _answer(status: int, body: dict[str, Any]) -> Response:
     return response
 
 
-def _reject(status: int, reason: str, body: dict[str, Any], event_type: Any = None,
-            errors: Any = None) -> Response:
-    """Audit the rejection by reason (never the payload) and answer."""
-    known_type = event_type if event_type in EVENT_TYPES else None
-    count_event(known_type or "unknown", "rejected")
-    event_id = request.headers.get("webhook-id")
-    log.info("mis event rejected: reason=%s status=%s", reason, status)
+def _unauthenticated(status: int, reason: str, body: dict[str, Any]) -> Response:
+    """Refused before anyone proved who sent it: counted per reason and minute, not audited one by one."""
+    count_rejection("http", reason, None)
     try:
-        with runtime().transaction() as session:
-            record_rejection(session, via="http", reason=reason, event_id=event_id,
-                             event_type=known_type, errors=errors)
+        with runtime().engine.begin() as connection:
+            rejections.tally(connection, via="http", reason=reason)
     except (OperationalError, InterfaceError):
-        log.warning("could not audit a rejected mis event: database unavailable")
+        log.warning("could not count a refused mis request: database unavailable")
     return _answer(status, body)
 
 
-@lru_cache(maxsize=4)
-def _verifier(secret: str) -> Webhook:
-    """One verifier per secret (it decodes the secret once), not one per request."""
-    return Webhook(secret)
+def _refused(status: int, refusal: Refusal, message: str | None = None) -> Response:
+    """A signed event refused whole: audited with its field errors, never its payload."""
+    count_rejection("http", refusal.reason, refusal.event_type)
+    log.info("mis event rejected: reason=%s status=%s", refusal.reason, status)
+    try:
+        with runtime().transaction() as session:
+            rejections.record(session, via="http", reason=refusal.reason, event_id=request.headers.get("webhook-id"),
+                              event_type=refusal.event_type, errors=refusal.errors)
+    except (OperationalError, InterfaceError):
+        log.warning("could not audit a rejected mis event: database unavailable")
+    return _answer(status, {"status": "invalid", "errors": refusal.errors} if refusal.errors
+                   else {"status": "invalid", "message": message})
 
 
 def _unavailable() -> Response:
@@ -82,44 +82,33 @@ def _read_body() -> bytes | None:
 def receive() -> Response:
     body = _read_body()
     if body is None:
-        return _reject(413, "too_large", {"status": "invalid", "message": "Body is over 256 KiB."})
+        return _unauthenticated(413, "too_large", {"status": "invalid", "message": "Body is over 256 KiB."})
     if request.mimetype != "application/json":
-        return _reject(415, "content_type",
-                       {"status": "invalid", "message": "Content-Type must be application/json."})
+        return _unauthenticated(415, "content_type",
+                                {"status": "invalid", "message": "Content-Type must be application/json."})
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return _reject(400, "not_json", {"status": "invalid", "message": "Body is not UTF-8 JSON."})
-    settings = runtime().settings
+        return _unauthenticated(400, "not_utf8", {"status": "invalid", "message": "Body is not UTF-8 JSON."})
+    event_id, timestamp, signature = (request.headers.get(name, "") for name in HEADERS)  # empty = missing
+    if not verify(runtime().settings.mis_webhook_secret, event_id, timestamp, signature, text):
+        return _unauthenticated(401, "signature",
+                                {"status": "unauthorized", "message": "Signature verification failed."})
     try:
-        signature = {name: request.headers.get(name, "") for name in SIGNATURE_HEADERS}  # empty = missing
-        _verifier(settings.mis_webhook_secret).verify(text, signature, json_parse=False)
-    except (WebhookVerificationError, ValueError, binascii.Error):
-        return _reject(401, "signature", {"status": "unauthorized", "message": "Signature verification failed."})
-    try:
-        payload = json.loads(text)
-    except ValueError:
-        return _reject(400, "not_json", {"status": "invalid", "message": "Body is not valid JSON."})
+        payload = strict_json.loads(text)
+    except JsonBodyError as exc:
+        return _refused(400, NOT_JSON, str(exc))
     if not isinstance(payload, dict):
-        return _reject(400, "not_json", {"status": "invalid", "message": "Body must be a JSON object."})
-    event_id = request.headers["webhook-id"]
-    if len(event_id) > 255:
-        errors = {"webhook-id": ["Longer than 255 characters."]}
-        return _reject(422, "schema", {"status": "invalid", "errors": errors}, payload.get("type"), errors)
+        return _refused(400, NOT_JSON, "Body must be a JSON object.")
     try:
-        event = load_event(payload)
-    except ValidationError as exc:
-        return _reject(422, "schema", {"status": "invalid", "errors": exc.messages}, payload.get("type"),
-                       exc.messages)
-    try:
-        result = take_in(runtime(), event_id, text, event, via="http")
-    except UnknownConcern:
-        errors = {"data": {"concern_id": ["Unknown concern."]}}
-        return _reject(422, "unknown_concern", {"status": "invalid", "errors": errors}, event.type, errors)
+        outcome = ingest(runtime(), event_id, text, payload, via="http")
     except (OperationalError, InterfaceError) as exc:
         log.error("mis event not stored: database unavailable (%s)", type(exc).__name__)
         return _unavailable()
-    count_event(event.type, result.status)
-    log.debug("mis event %s: type=%s case=%s", result.status, event.type, result.case_id)
-    body_out = {"status": result.status, "event_id": result.event_id, "case_id": result.case_id}
-    return _answer(202 if result.status == "accepted" else 200, body_out)
+    if isinstance(outcome, Refusal):
+        return _refused(422, outcome)
+    count_event(str(payload["type"]), outcome.status)
+    log.debug("mis event %s: type=%s case=%s", outcome.status, payload["type"], outcome.case_id)
+    body_out = {"status": outcome.status, "event_id": outcome.event_id, "case_id": outcome.case_id}
+    return _answer(202 if outcome.status == "accepted" else 200, body_out)
+

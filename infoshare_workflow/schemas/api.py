@@ -12,7 +12,8 @@ from ..vocabulary import CASE_STATUSES, RETENTION_CATEGORIES, STEP_KINDS, STEP_S
 
 
 class CaseQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(CASE_STATUSES))
+    # A `received` case (accepted, not applied) is read one at a time, and listed by `infoshare inbox list`.
+    status = fields.String(validate=validate.OneOf([s for s in CASE_STATUSES if s != "received"]))
     overdue = fields.Boolean()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(validate=validate.Length(max=64))
@@ -68,13 +69,22 @@ class CaseSummarySchema(Schema):
     concern_id = fields.String(attribute="concern.concern_id")
     status = fields.String(validate=validate.OneOf(CASE_STATUSES))
     outcome = fields.String(allow_none=True)
-    urgency = fields.String()
+    urgency = fields.String(allow_none=True)
     threshold = fields.String(allow_none=True)
-    opened_at = fields.AwareDateTime()
+    opened_at = fields.AwareDateTime(allow_none=True)
     closed_at = fields.AwareDateTime(allow_none=True)
 
 
 class CaseSchema(CaseSummarySchema):
+    received_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "When the concern was accepted from the MIS (the 202)."})
+    parked = fields.Boolean(metadata={
+        "description": "True when every attempt to apply the accepted concern failed: `infoshare inbox retry` "
+                       "re-drives it once the cause is fixed."})
+    parked_reason = fields.String(allow_none=True, metadata={
+        "description": "The class of the failure that parked it (never the payload)."})
+    apply_attempts = fields.Integer(allow_none=True, metadata={
+        "description": "Failed attempts to apply a concern that is still `received`."})
     retention_category = fields.String(allow_none=True, validate=validate.OneOf(RETENTION_CATEGORIES))
     review_on = fields.Date(allow_none=True)
     legal_hold = fields.Boolean()

@@ -15,6 +15,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..vocabulary import RECIPIENT_KINDS
+from .fields import Email, StrictBoolean, TrimmedText
 
 NAME_LENGTH = validate.Length(min=1, max=200)
 EMAIL_LENGTH = validate.Length(max=320)
@@ -28,39 +29,18 @@ def _printable(value: str) -> None:
         raise ValidationError("Must not contain control characters such as line breaks or tabs.")
 
 
-class TrimmedString(fields.String):
-    """A string with surrounding whitespace removed before it is validated."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        return str(super()._deserialize(value, attr, data, **kwargs)).strip()
-
-
-class TrimmedEmail(fields.Email):
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
-        return str(super()._deserialize(value, attr, data, **kwargs)).strip()
-
-
-class StrictBoolean(fields.Boolean):
-    """JSON `true` or `false` only: "no" or 0 must not quietly switch a recipient on or off."""
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid", input=value)
-        return value
-
-
-def _name(**kwargs: Any) -> TrimmedString:
-    return TrimmedString(validate=[NAME_LENGTH, _printable], metadata={"description": "The agency's name."},
-                         **kwargs)
+def _name(**kwargs: Any) -> TrimmedText:
+    return TrimmedText(validate=[NAME_LENGTH, _printable], metadata={"description": "The agency's name."},
+                       **kwargs)
 
 
 def _kind(**kwargs: Any) -> fields.String:
     return fields.String(validate=KIND, metadata={"description": "The agency kind (DOMAIN.md)."}, **kwargs)
 
 
-def _email(**kwargs: Any) -> TrimmedEmail:
-    return TrimmedEmail(validate=EMAIL_LENGTH,
-                        metadata={"description": "The secure address that receives disclosure links."}, **kwargs)
+def _email(**kwargs: Any) -> Email:
+    return Email(validate=EMAIL_LENGTH, metadata={"description": "The secure address that receives disclosure links."},
+                 **kwargs)
 
 
 class RecipientSchema(Schema):

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from infoshare_workflow.inbox import entries
+
 from .. import factories
+from ..parking import park, post_unapplied, spoil
 
 INFOSHARE = str(Path(sys.executable).with_name("infoshare"))
 
@@ -64,3 +67,30 @@ def test_audit_verify_exits_0_on_a_sound_chain_and_1_naming_the_bad_event(settin
 def test_db_upgrade_is_safe_to_run_again(settings, runtime):
     result = run(settings, "db", "upgrade")
     assert result.returncode == 0 and "up to date" in result.stdout
+
+
+def test_inbox_list_shows_a_parked_event_and_retry_makes_it_due_again(settings, runtime, client):
+    accepted = post_unapplied(client, settings, factories.concern_raised("C-cli-parked"))
+    spoil(runtime, "C-cli-parked")
+    park(runtime)
+
+    listed = run(settings, "inbox", "list", "--parked")
+    assert listed.returncode == 0
+    assert accepted["event_id"] in listed.stdout and "parked (InvalidToken)" in listed.stdout
+    assert accepted["case_id"] in listed.stdout and factories.PUPIL_GIVEN not in listed.stdout
+
+    retried = run(settings, "inbox", "retry", accepted["event_id"])
+    assert retried.returncode == 0 and "1 event(s) due again" in retried.stdout
+    assert "parked" not in run(settings, "inbox", "list").stdout.split("\n")[1]
+    with runtime.transaction() as session:
+        assert [e.parked for e in entries(session)] == [False]
+
+
+def test_inbox_retry_of_an_unknown_event_exits_2_with_one_line(settings, runtime):
+    result = run(settings, "inbox", "retry", "msg_nope")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["infoshare: not waiting in the inbox: msg_nope"]
+
+
+def test_an_empty_inbox_says_so(settings, runtime):
+    assert run(settings, "inbox", "list").stdout.strip() == "no events waiting: every accepted event is applied"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from infoshare_workflow.admin_tokens import digest
 
 from .. import factories
+from ..parking import park, post_unapplied, spoil
 
 
 def open_cases(mis, n, **overrides):
@@ -116,3 +119,32 @@ def test_the_openapi_document_describes_the_webhook_and_the_api(client):
 def test_an_unknown_path_or_method_under_the_api_answers_json(api):
     for response in (api.get("/api/v1/nope"), api.get("/api/v1/audit")):
         assert response.status_code in (404, 405) and response.is_json
+
+
+def test_a_case_accepted_but_not_yet_applied_reads_as_received(client, settings, api):
+    accepted = post_unapplied(client, settings, factories.concern_raised("C-recv"))
+
+    response = api.get(f"/api/v1/cases/{accepted['case_id']}")
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert (body["case_id"], body["concern_id"], body["status"]) == (accepted["case_id"], "C-recv", "received")
+    assert body["received_at"] and body["parked"] is False and body["steps"] == []
+
+
+def test_a_parked_case_reads_as_received_and_parked_with_the_reason_class_only(client, settings, runtime, api):
+    accepted = post_unapplied(client, settings, factories.concern_raised("C-parked"))
+    spoil(runtime, "C-parked")
+    park(runtime)
+
+    body = api.get(f"/api/v1/cases/{accepted['case_id']}").get_json()
+
+    assert (body["status"], body["parked"], body["parked_reason"]) == ("received", True, "InvalidToken")
+    assert body["apply_attempts"] == 10
+    assert factories.CONCERN_SUMMARY not in json.dumps(body)
+
+
+def test_an_applied_case_shows_when_it_was_received(mis, api):
+    case_id = open_cases(mis, 1)[0]
+    body = api.get(f"/api/v1/cases/{case_id}").get_json()
+    assert body["status"] == "open" and body["parked"] is False and body["received_at"] <= body["opened_at"]

@@ -7,6 +7,7 @@ from dataclasses import replace
 from infoshare_workflow.app import create_app
 
 from .. import factories
+from ..parking import park, post_unapplied, spoil
 
 
 def test_healthz_answers_while_the_process_is_up(client):
@@ -84,3 +85,12 @@ def test_metrics_show_accepted_events_waiting_for_a_worker(client, settings):
     body = factories.body_of(factories.concern_raised())
     client.post("/webhooks/mis", data=body, headers=factories.signed_headers(settings.mis_webhook_secret, body))
     assert metric(client.get("/metrics").get_data(as_text=True), "infoshare_inbox_unapplied") == 1
+
+
+def test_metrics_count_parked_events(client, settings, runtime):
+    post_unapplied(client, settings, factories.concern_raised("C-metric-parked"))
+    spoil(runtime, "C-metric-parked")
+    park(runtime)
+    text = client.get("/metrics").get_data(as_text=True)
+    assert metric(text, "infoshare_inbox_parked") == 1
+    assert metric(text, "infoshare_inbox_unapplied") == 1

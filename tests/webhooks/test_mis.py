@@ -18,8 +18,14 @@ def count(runtime: Any, model: Any) -> int:
 
 
 def rejections(runtime: Any) -> list[str]:
+    """Refusal reasons in the audit trail, once the current minute's counts are written there."""
     import json
+    from datetime import timedelta
 
+    from infoshare_workflow.models import utcnow
+    from infoshare_workflow.rejections import flush_tallies
+
+    flush_tallies(runtime.sessions, now=utcnow() + timedelta(minutes=1))
     with runtime.transaction() as session:
         rows = session.scalars(select(AuditEvent).where(AuditEvent.action == "event.rejected")).all()
         return [json.loads(r.details)["reason"] for r in rows]

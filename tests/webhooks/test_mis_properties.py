@@ -82,3 +82,58 @@ def test_random_bytes_never_break_the_receiver(mis, runtime, payload):
 @given(event=mutated_concerns())
 def test_near_valid_concerns_are_accepted_whole_or_rejected_whole(mis, runtime, event):
     check(mis, runtime, json.dumps(event).encode())
+
+
+# Any code point, unpaired surrogates and control characters included (sent as JSON escapes).
+any_text = st.text(alphabet=st.characters(exclude_categories=()), max_size=30)
+TEXT_FIELDS = [("concern_id",), ("summary",), ("facts",), ("opinion",), ("category",), ("urgency",),
+               ("raised_at",), ("assigned_dsl",), ("pupil", "mis_id"), ("pupil", "given_name"),
+               ("pupil", "family_name"), ("pupil", "date_of_birth"), ("pupil", "year_group"), ("pupil", "email"),
+               ("reported_by", "staff_id"), ("reported_by", "name")]
+
+
+def nested(value: Any, depth: int) -> Any:
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+@st.composite
+def unicode_concerns(draw: Any) -> dict[str, Any]:
+    """A valid concern with some text fields replaced by arbitrary Unicode, some wrapped in nesting."""
+    event = factories.concern_raised(f"C-uni-{draw(st.integers(0, 3))}")
+    for path in draw(st.lists(st.sampled_from(TEXT_FIELDS), min_size=1, max_size=4, unique=True)):
+        target = event["data"]
+        for key in path[:-1]:
+            target = target[key]
+        value: Any = draw(any_text)
+        if draw(st.integers(0, 9)) == 0:
+            value = nested(value, draw(st.sampled_from([1, 2, 15, 17, 40])))
+        target[path[-1]] = value
+    if draw(st.integers(0, 19)) == 0:  # thousands deep: written as text, too deep to build as objects
+        event["data"]["facts"] = DEEP
+    return event
+
+
+DEEP = "__deep__"
+
+
+def body_of(event: dict[str, Any]) -> bytes:
+    """ensure_ascii: surrogates and control characters travel as \\u escapes, as JSON allows."""
+    return json.dumps(event).replace(json.dumps(DEEP), "[" * 5000 + "]" * 5000).encode()
+
+
+@SETTINGS
+@given(event=unicode_concerns())
+def test_any_unicode_or_nesting_is_refused_whole_or_becomes_a_case(mis, runtime, event):
+    from infoshare_workflow.models import Case
+
+    before = row_counts(runtime)
+    response = mis.post(body_of(event))
+
+    assert response.status_code in (200, 202, 400, 422), response.status_code
+    if response.status_code == 202:  # a 202 is a promise: mis.post has applied it
+        with runtime.transaction() as session:
+            assert session.scalars(select(Case.case_id).where(Case.case_id == response.get_json()["case_id"])).one()
+    elif response.status_code >= 400:
+        assert row_counts(runtime) == before, "a rejected event changed the database"
