@@ -2,16 +2,17 @@
 
 Golden rule 3: seek advice "without disclosing the identity of the individual where
 possible": the consultation view has no name, no date of birth (the year group instead),
-no contact details, and the pupil's and contacts' names are masked in free text too.
+no contact details, and free text is pseudonymised too (`pseudonymise.py`: every part of
+the pupil's and contacts' names, the date of birth, emails, phone numbers, postcodes).
 Facts and opinion are always shown apart (the Accurate principle).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .models import Case, Staff
+from .pseudonymise import Identity, Pseudonymiser
 
 KIND_LABELS = {
     "concern_raised": "Concern raised",
@@ -22,19 +23,11 @@ KIND_LABELS = {
 }
 
 
-def _masker(case: Case) -> Any:
+def _masker(case: Case) -> Pseudonymiser:
     pupil = case.concern.pupil
-    names = {pupil.given_name: "[pupil]", pupil.family_name: "[pupil]"}
-    for contact in pupil.contacts:
-        for part in contact.name.split():
-            if len(part) > 2:
-                names.setdefault(part, "[contact]")
-    if not names:
-        return lambda text: text
-    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b",
-                         re.IGNORECASE)
-    lowered = {k.lower(): v for k, v in names.items()}
-    return lambda text: pattern.sub(lambda m: lowered[m.group(0).lower()], text) if text else text
+    return Pseudonymiser(Identity(pupil_names=(pupil.given_name, pupil.family_name),
+                                  contact_names=tuple(c.name for c in pupil.contacts),
+                                  date_of_birth=pupil.date_of_birth))
 
 
 def _concern(case: Case, mask: Any) -> dict[str, Any]:
