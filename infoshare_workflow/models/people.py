@@ -22,6 +22,8 @@ class Pupil(Base):
     year_group: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(EncryptedText)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The MIS's own time for the event that last set this record: an older event changes nothing.
+    mis_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="pupil", cascade="all, delete-orphan", order_by="Contact.id"
@@ -54,6 +56,8 @@ class Staff(Base):
     email: Mapped[str | None] = mapped_column(EncryptedText)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The MIS's own time for the staff.upserted that last set this record (None: only ever a reporter).
+    mis_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     roles: Mapped[list[StaffRole]] = relationship(cascade="all, delete-orphan")
 
