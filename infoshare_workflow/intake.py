@@ -33,13 +33,14 @@ from . import audit
 from .cases import apply_update, case_for_concern, insert_concern, new_case_id, open_case
 from .db import insert
 from .models import ReceivedEvent, utcnow
-from .people import ensure_reporter, record_closures, upsert_pupil, upsert_staff
+from .handover import hand_over
+from .people import ensure_reporter, record_closures, roles_held, upsert_pupil, upsert_staff
 from .runtime import Runtime
 from .schemas.fields import check_text
 from .schemas.mis_events import MisEvent, load_event
 from .vocabulary import EVENT_TYPES
 
-ACCEPTED, DUPLICATE, REPLACED = "accepted", "duplicate", "replaced"
+ACCEPTED, DUPLICATE, REPLACED, STALE = "accepted", "duplicate", "replaced", "stale"
 MAX_ATTEMPTS = 10
 # 30 s, then doubling: the tenth failure comes about four and a quarter hours after the first,
 # long enough for a deployment to fix whatever made the apply fail.
@@ -263,10 +264,11 @@ def _record_failure(session_factory: Callable[[], Any], event_id: str, exc: Exce
 def _apply_row(session: Session, row: ReceivedEvent) -> None:
     event_id = row.event_id
     event = load_event(json.loads(row.payload))
-    data = event.data
+    data, stale = event.data, False
     if event.type == "concern.raised":
         ensure_reporter(session, data["reported_by"])
-        concern_pk = insert_concern(session, data, upsert_pupil(session, data["pupil"]))
+        pupil_id, _ = upsert_pupil(session, data["pupil"], event.timestamp)
+        concern_pk = insert_concern(session, data, pupil_id)
         if concern_pk is not None:
             open_case(session, concern_pk, data, event_id, case_id=row.case_id)
     elif event.type == "concern.updated":
@@ -274,12 +276,18 @@ def _apply_row(session: Session, row: ReceivedEvent) -> None:
             raise NotYetApplicable(event_id)
         apply_update(session, data, event_id, event.timestamp)
     elif event.type == "pupil.updated":
-        upsert_pupil(session, data["pupil"])
+        stale = not upsert_pupil(session, data["pupil"], event.timestamp)[1]
     elif event.type == "staff.upserted":
-        upsert_staff(session, data)
+        held_before = roles_held(session, data["staff_id"])
+        stale = not upsert_staff(session, data, event.timestamp)
+        if not stale:
+            hand_over(session, data["staff_id"], held_before, roles_held(session, data["staff_id"]))
     elif event.type == "calendar.closures":
         record_closures(session, data["dates"], source="mis")
     row.applied_at, row.payload = utcnow(), None  # applied: the records now hold the data
-    audit.append(session, actor="mis", action="event.accepted", case_id=row.case_id,
-                 details={"event_id": event_id, "type": event.type, "via": row.via,
-                          "received_at": row.received_at.isoformat()})
+    details = {"event_id": event_id, "type": event.type, "via": row.via, "received_at": row.received_at.isoformat()}
+    if stale:  # an older event than the one the record holds: recorded, and it changes nothing
+        row.outcome = STALE
+        details["timestamp"] = event.timestamp.isoformat()
+    audit.append(session, actor="mis", action="event.stale" if stale else "event.accepted", case_id=row.case_id,
+                 details=details)

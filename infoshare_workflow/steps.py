@@ -26,6 +26,12 @@ STEP_LABELS = {
     "information": "More information for the manager",
     "share": "Share decision",
 }
+ROLE_LABELS = {"dsl": "designated safeguarding lead", "manager": "manager"}
+
+
+def role_for(kind: str) -> str:
+    """Who answers a step: a manager is consulted (golden rule 3); the case's DSL does the rest."""
+    return "manager" if kind == "consultation" else "dsl"
 
 
 class LinkGone(Exception):
@@ -70,7 +76,7 @@ def open_step(session: Session, case: Case, kind: str, *, now: datetime | None =
         last_round = session.scalar(select(func.max(Step.round)).where(Step.case_pk == case.id, Step.kind == kind))
         step = Step(case_pk=case.id, kind=kind, round=(last_round or 0) + 1)
         session.add(step)
-    step.assignee = route_to(session, "manager") if kind == "consultation" else case.dsl_staff_id
+    step.assignee = route_to(session, "manager") if role_for(kind) == "manager" else case.dsl_staff_id
     step.status, step.opened_at, step.prefill = "open", now, prefill
     step.due_at = timeliness.due_at(session, kind, case.urgency, now)
     session.flush()
@@ -78,8 +84,39 @@ def open_step(session: Session, case: Case, kind: str, *, now: datetime | None =
     audit.append(session, actor="system", action="step.opened", case_id=case.case_id,
                  details={"step": kind, "step_id": step.id, "round": step.round, "assignee": step.assignee,
                           "due_at": step.due_at})
-    send_task_email(session, case, step)
+    _announce(session, case, step, reason="opened")
     return step
+
+
+def reassign(session: Session, case: Case, step: Step, to: str | None, *, reason: str, actor: str) -> None:
+    """Give an open step to `to`: the old links die at once and the new assignee gets a fresh one."""
+    former = step.assignee
+    close_links(session, step.id)
+    step.assignee = to
+    if role_for(step.kind) == "dsl":
+        case.dsl_staff_id = to
+    session.flush()
+    audit.append(session, actor=actor, action="step.reassigned", case_id=case.case_id, details={
+        "step": step.kind, "step_id": step.id, "from": former, "to": to, "reason": reason})
+    _announce(session, case, step, reason="reassigned", former=former)
+
+
+def _announce(session: Session, case: Case, step: Step, *, reason: str, former: str | None = None) -> None:
+    """Email the assignee a fresh link. With nobody to answer the step, every manager is told
+    now rather than at the escalation (golden rule 5: the child's safety first)."""
+    if step.assignee is not None:
+        send_task_email(session, case, step, reason=reason)
+        return
+    managers = active_with_role(session, "manager")
+    for manager in managers:
+        if manager.email:
+            queue_email(session, template="unassigned", to_address=manager.email,
+                        to_label=f"staff:{manager.staff_id}", case_id=case.case_id, context={
+                            "step": step.kind, "step_label": STEP_LABELS[step.kind], "urgency": case.urgency,
+                            "due_at": step.due_at.isoformat() if step.due_at else None, "former": former,
+                            "role_label": ROLE_LABELS[role_for(step.kind)]})
+    audit.append(session, actor="system", action="step.unassigned", case_id=case.case_id, details={
+        "step": step.kind, "step_id": step.id, "managers": [m.staff_id for m in managers]})
 
 
 def complete_step(session: Session, step: Step, now: datetime | None = None) -> None:
