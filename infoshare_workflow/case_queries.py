@@ -10,7 +10,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from .inbox import InboxEntry
-from .models import Case, Concern, Step, utcnow
+from .models import Case, Concern, Disclosure, Step, utcnow
 
 
 def overdue_clause(now: datetime) -> Any:
@@ -59,6 +59,13 @@ def get_case(session: Session, case_id: str) -> Case | None:
     ).first()
 
 
+def disclosure_view(disclosure: Disclosure) -> dict[str, Any]:
+    return {"id": disclosure.id, "recipient_id": disclosure.recipient_id, "recipient": disclosure.recipient.name,
+            "items": disclosure.items, "snapshot_hash": disclosure.snapshot_hash, "created_at": disclosure.created_at,
+            "expires_at": disclosure.expires_at, "accessed_at": disclosure.accessed_at,
+            "revoked_at": disclosure.revoked_at, "revoked_by": disclosure.revoked_by}
+
+
 def received_view(entry: InboxEntry) -> dict[str, Any]:
     """A case whose concern is accepted but not applied (yet, or ever: `parked`), for CaseSchema.
 
@@ -87,11 +94,7 @@ def case_view(case: Case, received_at: datetime | None = None) -> dict[str, Any]
         "closed_at": case.closed_at, "retention_category": case.retention_category,
         "review_on": case.review_on, "legal_hold": case.legal_hold, "steps": case.steps,
         "decisions": {k: decisions.get(k, []) for k in ("consent", "consultation", "share")},
-        "disclosures": [
-            {"id": d.id, "recipient_id": d.recipient_id, "recipient": d.recipient.name, "items": d.items,
-             "snapshot_hash": d.snapshot_hash, "created_at": d.created_at, "expires_at": d.expires_at,
-             "accessed_at": d.accessed_at} for d in case.disclosures
-        ],
+        "disclosures": [disclosure_view(d) for d in case.disclosures],
         "notices": [
             {"id": n.id, "kind": n.kind, "status": n.status, "reconsider_on": n.reconsider_on,
              "created_at": n.created_at, "sent_at": n.sent_at} for n in case.notices

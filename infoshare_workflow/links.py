@@ -7,6 +7,8 @@ single use is a server-side claim, never the signature alone.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +52,13 @@ class LinkSigner:
             return LinkState.GONE, None
         except BadSignature:
             return LinkState.UNKNOWN, None
+
+
+def one_time_code(secret_key: str, link_id: str, nonce: str) -> str:
+    """The six digits a disclosure's reveal needs, derived from a random nonce with the signing key:
+    the database keeps the nonce, never the code."""
+    digest = hmac.new(secret_key.encode(), f"disclosure-code.{link_id}.{nonce}".encode(), hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 1_000_000:06d}"
 
 
 def issue_task_link(session: Session, step: Step, expires_at: datetime) -> TaskLink:

@@ -25,7 +25,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from .config import TEMPLATES, Settings
-from .links import DISCLOSURE_SALT, TASK_SALT, LinkSigner
+from .links import DISCLOSURE_SALT, TASK_SALT, LinkSigner, one_time_code
 from .models import Email, utcnow
 from .outbox import enqueue
 
@@ -84,7 +84,7 @@ class Renderer:
     def render(self, email: Email) -> EmailMessage:
         env = self.environment()
         context = {**email.context, "case_id": email.case_id, "school_name": self.settings.school_name,
-                   "link": self.link(email)}
+                   "link": self.link(email), "code": self.code(email)}
         message = EmailMessage()
         message["Subject"] = env.get_template(f"email/{email.template}.subject.txt").render(context).strip()
         message["From"] = self.settings.mail_from
@@ -98,6 +98,10 @@ class Renderer:
         message.add_alternative(env.get_template(f"email/{email.template}.html").render(context), subtype="html")
         return message
 
+    def code(self, email: Email) -> str | None:
+        """A disclosure's one-time code, derived at send time: the database keeps only its nonce."""
+        nonce, link_id = email.context.get("code_nonce"), email.context.get("code_for")
+        return one_time_code(self.settings.secret_key, link_id, nonce) if nonce and link_id else None
 
     def link(self, email: Email) -> str | None:
         """The signed URL; the database keeps only the opaque link id."""

@@ -5,8 +5,9 @@ Golden rule 6: share only with those who need it, securely. A share chooses from
 
 Golden rule 7: keep a record of what was shared, with whom. Disclosures point at their
 recipient, so an entry is never deleted: retiring an agency *deactivates* it
-(`active = false`), which takes it off the list a share chooses from and keeps the record
-of who received what intact. Every change appends an audit event (`recipient.added`,
+(`active = false`), which takes it off the list a share chooses from, kills every live
+disclosure sent to it (its links open nothing more), and keeps the record of who received
+what intact. Every change appends an audit event (`recipient.added`,
 `recipient.updated`, `recipient.deactivated`); the details name the entry by id with its
 name and kind, never its email address (which may be a named person's).
 
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit
+from .disclosure_access import revoke_for_recipient
 from .models import Recipient
 from .schemas.recipients import RecipientCreateSchema, RecipientPatchSchema
 
@@ -31,6 +33,10 @@ _MAX_ID = 2**31 - 1  # an INTEGER primary key: anything larger cannot exist
 
 class RecipientNotFound(LookupError):
     """No directory entry has that id."""
+
+
+class RecipientInactive(ValueError):
+    """A change to a deactivated entry that does not bring it back (`active: true`) first."""
 
 
 class InvalidRecipient(ValueError):
@@ -89,11 +95,15 @@ def get_recipient(session: Session, recipient_id: int) -> Recipient:
 def update_recipient(session: Session, recipient_id: int, changes: dict[str, Any], *, actor: str) -> Recipient:
     """Apply any of `name`, `kind`, `email`, `active`; audited only when something changed.
 
-    Raises `RecipientNotFound` or `InvalidRecipient`. Setting `active` to true brings a
-    deactivated entry back onto the list a share chooses from.
+    Raises `RecipientNotFound`, `InvalidRecipient`, or `RecipientInactive` for a change to a
+    deactivated entry that does not set `active` to true: an entry off the list is changed
+    only by bringing it back, knowingly. Setting `active` to false deactivates, as
+    `deactivate_recipient` does.
     """
     recipient = get_recipient(session, recipient_id)
     data = _validated(RecipientPatchSchema(), changes)
+    if not recipient.active and data.get("active") is not True and set(data) - {"active"}:
+        raise RecipientInactive(recipient_id)
     changed = sorted(field for field, value in data.items() if getattr(recipient, field) != value)
     if not changed:
         return recipient
@@ -104,6 +114,8 @@ def update_recipient(session: Session, recipient_id: int, changes: dict[str, Any
         "recipient_id": recipient.id, "fields": changed,
         **{field: data[field] for field in changed if field in ("name", "kind", "active")},
     })
+    if "active" in changed and not recipient.active:
+        revoke_for_recipient(session, recipient.id, actor=actor)
     return recipient
 
 
@@ -119,4 +131,5 @@ def deactivate_recipient(session: Session, recipient_id: int, *, actor: str) -> 
         audit.append(session, actor=actor, action="recipient.deactivated", details={
             "recipient_id": recipient.id, "name": recipient.name, "kind": recipient.kind,
         })
+        revoke_for_recipient(session, recipient.id, actor=actor)
     return recipient

@@ -97,6 +97,23 @@ def submit(client: FlaskClient, path: str, form: dict[str, Any]) -> Any:
     return client.post(path, data={"csrf_token": csrf_of(page.get_data(as_text=True)), **form})
 
 
+CODE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)
+
+
+def code_in(message: EmailMessage) -> str:
+    found = CODE.search(text_of(message))
+    assert found, "no one-time code in the email"
+    return found.group(1)
+
+
+def reveal(client: FlaskClient, app: Flask, path: str, outbox_dir: str | Path, address: str) -> Any:
+    """Open a disclosure as its recipient does: press the button, read the emailed code, enter it."""
+    asked = client.post(path)
+    assert asked.status_code == 200, asked.status_code
+    drain(app)
+    return client.post(path, data={"code": code_in(latest_to(outbox_dir, address))})
+
+
 def consent_given() -> dict[str, Any]:
     return {"outcome": "given", "party": "parent_carer", "party_name": factories.CONTACT_NAME,
             "sought_at": "2026-11-24T09:30", "explicit": "y", "freely_given": "y"}

@@ -13,11 +13,12 @@ from werkzeug.exceptions import HTTPException
 
 from infoshare_workflow import audit, inbox
 from infoshare_workflow.admin_tokens import authenticate
-from infoshare_workflow.case_queries import case_view, get_case, list_cases, received_view
+from infoshare_workflow.case_queries import case_view, disclosure_view, get_case, list_cases, received_view
+from infoshare_workflow.disclosure_access import disclosure_of_case, revoke
 from infoshare_workflow.models import AuditEvent
 from infoshare_workflow.openapi import openapi_document
 from infoshare_workflow.schemas.api import (
-    AuditEventSchema, AuditVerificationSchema, CasePageSchema, CaseQuerySchema, CaseSchema,
+    AuditEventSchema, AuditVerificationSchema, CasePageSchema, CaseQuerySchema, CaseSchema, DisclosureSchema,
 )
 
 from . import runtime
@@ -113,6 +114,17 @@ def case_audit(case_id: str) -> Response:
 def _audit_row(event: AuditEvent) -> dict[str, Any]:
     return {"seq": event.seq, "at": event.at, "actor": event.actor, "action": event.action,
             "case_id": event.case_id, "hash": event.hash}
+
+
+@bp.post("/cases/<case_id>/disclosures/<int:disclosure_id>/revoke")
+def revoke_disclosure(case_id: str, disclosure_id: int) -> Response:
+    """Kill a disclosure's link now (golden rule 6): it stays on record, and opens nothing more."""
+    with runtime().transaction() as session:
+        found = disclosure_of_case(session, case_id, disclosure_id)
+        if found is None:
+            return _error(404, "No such disclosure in this case.")
+        revoke(session, found, actor=f"admin:{g.admin}"[:64], reason="revoked")
+        return jsonify(DisclosureSchema().dump(disclosure_view(found)))
 
 
 @bp.get("/audit/verify")

@@ -6,7 +6,8 @@ at their recipient, and the record of who received what is kept (golden rule 7).
 
 Errors: body not parseable JSON, or not an object → 400; `Content-Type` not
 `application/json` → 415 (as on the MIS webhook); schema errors → 422 with `errors` by
-field; an unknown id → 404.
+field; an unknown id → 404; a change to a deactivated entry that does not bring it back
+(`"active": true`) → 409, saying so.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from flask import Response, g, jsonify, request
 from marshmallow import ValidationError
 
 from infoshare_workflow.recipients import (
-    InvalidRecipient, RecipientNotFound, add_recipient, deactivate_recipient, list_recipients, update_recipient,
+    InvalidRecipient, RecipientInactive, RecipientNotFound, add_recipient, deactivate_recipient, list_recipients,
+    update_recipient,
 )
 from infoshare_workflow.schemas.recipients import RecipientCreateSchema, RecipientSchema
 
@@ -93,6 +95,9 @@ def patch_recipient(recipient_id: str) -> Response:
             body = RecipientSchema().dump(update_recipient(session, found, changes, actor=_actor()))
     except RecipientNotFound:
         return _error(404, NOT_FOUND)
+    except RecipientInactive:
+        return _error(409, 'This recipient is deactivated. To change it, bring it back with "active": true '
+                           "(in the same request, with the other changes).")
     except _BadBody as exc:
         return exc.response
     except InvalidRecipient as exc:

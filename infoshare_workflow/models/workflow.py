@@ -82,7 +82,13 @@ class Email(Base):
 
 
 class Disclosure(Base):
-    """What one recipient was sent: a snapshot of exactly the chosen items, and its hash."""
+    """What one recipient was sent: a snapshot of exactly the chosen items, and its hash.
+
+    The link alone shows nothing: each reveal needs a one-time code emailed to the
+    recipient's address. The row keeps only the code's random nonce (the code is derived
+    from it with the link-signing key, so a copy of the database does not hold it), when it
+    was sent and expires, and the wrong tries. A revoked disclosure, or one whose recipient
+    is deactivated, is dead (410)."""
 
     __tablename__ = "disclosures"
     __table_args__ = (UniqueConstraint("decision_id", "recipient_id", name="uq_disclosures_decision_recipient"),)
@@ -98,6 +104,12 @@ class Disclosure(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     accessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    code_nonce: Mapped[str | None] = mapped_column(String(32))
+    code_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    code_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
 
     recipient: Mapped[Recipient] = relationship()
 

@@ -52,7 +52,10 @@ class DisclosureSchema(Schema):
     snapshot_hash = fields.String()
     created_at = fields.AwareDateTime()
     expires_at = fields.AwareDateTime()
-    accessed_at = fields.AwareDateTime(allow_none=True)
+    accessed_at = fields.AwareDateTime(allow_none=True, metadata={"description": "The first reveal (receipt)."})
+    revoked_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "Set when the disclosure was revoked, or its recipient deactivated: its link opens nothing."})
+    revoked_by = fields.String(allow_none=True)
 
 
 class NoticeSchema(Schema):

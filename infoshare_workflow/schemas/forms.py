@@ -6,11 +6,12 @@ error names the field it belongs to, so the page can show it beside that field.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..vocabulary import (
     ADVICE, CONDITIONS, CONSENT_OUTCOMES, CONSENT_PARTIES, FAMILY_NOTICE, LAWFUL_BASES, NOT_SOUGHT_REASONS,
@@ -161,3 +162,18 @@ class ShareFormSchema(FormSchema):
                     errors["reconsider_on"] = ["Choose a date in the future."]
         if errors:
             raise ValidationError(errors)
+
+
+class DisclosureCodeSchema(FormSchema):
+    """The six digits emailed to the recipient; spaces (as some phones paste them) are ignored."""
+
+    code = fields.String(required=True, error_messages={"required": "Enter the six-digit code from the email."})
+
+    @validates_schema
+    def _six_digits(self, data: dict[str, Any], **_: Any) -> None:
+        if not re.fullmatch(r"\d{6}", data.get("code", "").replace(" ", "")):
+            raise ValidationError({"code": ["Enter the code as six digits, for example 123456."]})
+
+    @post_load
+    def _digits_only(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {"code": data["code"].replace(" ", "")}

@@ -18,7 +18,7 @@ from infoshare_workflow.models import Case, Disclosure, Email, Notice, OutboxMes
 from .. import factories
 from ..conftest import REDIS_URL, WorkerProcess, wait_for
 from ..smtp import silent_smtp_server
-from ..workflow import (DSL_EMAIL, MANAGER_EMAIL, LINK, consent_given, set_up_school, share_form, submit,
+from ..workflow import (DSL_EMAIL, MANAGER_EMAIL, LINK, code_in, consent_given, set_up_school, share_form, submit,
                         text_of)
 
 PERSONAL = (factories.PUPIL_GIVEN, factories.PUPIL_FAMILY, factories.PUPIL_DOB, factories.CONTACT_NAME,
@@ -102,7 +102,9 @@ def test_consent_given_advice_share_shared_and_receipt_recorded(mis, runtime, cl
     assert submit(client, mail.path(DSL_EMAIL), form).status_code == 303
     disclosure_path = mail.path("csc@council.example")
     assert disclosure_path.startswith("/disclosures/")
-    revealed = client.post(disclosure_path).get_data(as_text=True)
+    assert client.post(disclosure_path).status_code == 200  # "Email me a code"
+    revealed = client.post(disclosure_path, data={"code": code_in(mail.next("csc@council.example"))}).get_data(
+        as_text=True)
 
     assert factories.CONCERN_FACTS in revealed and factories.CONCERN_OPINION in revealed
     session, case = case_of(runtime, case_id)
@@ -112,9 +114,9 @@ def test_consent_given_advice_share_shared_and_receipt_recorded(mis, runtime, cl
                 for d in case.decisions] == [("consent", "given"), ("consultation", "share"), ("share", "share")]
         assert session.scalars(select(Disclosure.accessed_at)).one() is not None
     actions = case_actions(runtime, case_id)
-    assert {"consent.recorded", "advice.recorded", "share.decided", "disclosure.sent", "disclosure.received",
-            "case.closed"} <= set(actions)
-    assert actions.count("email.sent") == 4
+    assert {"consent.recorded", "advice.recorded", "share.decided", "disclosure.sent", "disclosure.code_sent",
+            "disclosure.received", "case.closed"} <= set(actions)
+    wait_for(lambda: case_actions(runtime, case_id).count("email.sent") == 5)  # three tasks, the link, the code
     assert chain_ok(runtime)
 
 

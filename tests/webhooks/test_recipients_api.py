@@ -198,6 +198,30 @@ def test_patch_can_reactivate_a_deactivated_recipient(admin):
     assert response.status_code == 200 and response.get_json()["active"] is True
 
 
+def test_patching_a_deactivated_recipient_says_so_and_changes_nothing(admin, runtime):
+    created = admin.add()
+    admin("DELETE", f"/api/v1/recipients/{created['id']}")
+
+    response = admin("PATCH", f"/api/v1/recipients/{created['id']}", json={"email": "new@northshire.gov.example"})
+
+    assert response.status_code == 409 and "deactivated" in response.get_json()["message"]
+    with runtime.transaction() as session:
+        assert session.get(Recipient, created["id"]).email == MASH["email"]
+    both = admin("PATCH", f"/api/v1/recipients/{created['id']}",
+                 json={"active": True, "email": "new@northshire.gov.example"})
+    assert both.status_code == 200 and both.get_json()["email"] == "new@northshire.gov.example"
+
+
+def test_deactivating_by_patch_revokes_the_recipients_live_disclosures(admin, runtime, mis):
+    created = admin.add()
+    disclosure_id = disclose_to(runtime, mis, created["id"])
+
+    assert admin("PATCH", f"/api/v1/recipients/{created['id']}", json={"active": False}).status_code == 200
+
+    with runtime.transaction() as session:
+        assert session.get(Disclosure, disclosure_id).revoked_at is not None
+
+
 def test_the_openapi_document_describes_the_recipient_routes(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert set(doc["paths"]["/api/v1/recipients"]) == {"get", "post"}

@@ -35,7 +35,7 @@ from infoshare_workflow.models import DecisionRecord, Disclosure  # noqa: E402
 from .. import factories  # noqa: E402
 from ..conftest import ROOT  # noqa: E402
 from ..workflow import (  # noqa: E402
-    DSL_EMAIL, MANAGER_EMAIL, consent_given, drain, latest_to, link_in, set_up_school, submit,
+    DSL_EMAIL, MANAGER_EMAIL, code_in, consent_given, drain, latest_to, link_in, set_up_school, submit,
 )
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -157,6 +157,10 @@ class School:
     def decisions(self, kind: str) -> list[dict[str, Any]]:
         with self.runtime.transaction() as session:
             return [d.payload for d in session.scalars(select(DecisionRecord).where(DecisionRecord.kind == kind))]
+
+    def emailed_code(self, address: str) -> str:
+        drain(self.app)
+        return code_in(latest_to(self.settings.outbox_dir, address))
 
     def disclosures(self) -> list[Disclosure]:
         with self.runtime.transaction() as session:
@@ -358,7 +362,7 @@ def test_share_form_then_the_recipient_opens_only_with_the_button(school, page):
     assert disclosure_path.startswith("/disclosures/")
     landing = page.goto(school.url + disclosure_path)
     assert landing is not None and landing.status == 200
-    button = page.get_by_role("button", name="Show the information")
+    button = page.get_by_role("button", name="Email me a code")
     expect(button).to_be_visible()
     body = page.locator("body").inner_text()
     for secret in (factories.CONCERN_SUMMARY, factories.CONCERN_FACTS, factories.CONCERN_OPINION,
@@ -366,8 +370,13 @@ def test_share_form_then_the_recipient_opens_only_with_the_button(school, page):
         assert secret not in body and secret not in page.content(), secret
     assert all(d.accessed_at is None for d in school.disclosures()), "GET must not record receipt"
 
-    with page.expect_navigation() as navigation:
+    with page.expect_navigation():
         button.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your code")
+    assert all(d.accessed_at is None for d in school.disclosures()), "asking for a code must not record receipt"
+    page.get_by_label("Code").fill(school.emailed_code("csc@council.example"))
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Show the information").click()
 
     assert navigation.value.status == 200
     expect(page.get_by_role("heading", level=1)).to_contain_text(school.case_id)
@@ -494,6 +503,10 @@ def test_pages_work_on_a_phone(app, mis, runtime, settings, server_url, phone):
     phone.goto(school.url + school.task_path("csc@council.example"))
     assert_no_sideways_scroll(phone, "disclosure landing")
     with phone.expect_navigation():
+        phone.get_by_role("button", name="Email me a code").tap()
+    assert_no_sideways_scroll(phone, "disclosure code")
+    phone.get_by_label("Code").fill(school.emailed_code("csc@council.example"))
+    with phone.expect_navigation():
         phone.get_by_role("button", name="Show the information").tap()
     expect(section(phone, "Facts")).to_contain_text(address)
     assert_no_sideways_scroll(phone, "disclosure")
@@ -533,6 +546,14 @@ def test_every_page_passes_an_axe_core_scan(school, axe_page):
 
     page.goto(school.url + school.task_path("csc@council.example"))
     assert_accessible(page, "disclosure landing")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Email me a code").click()
+    assert_accessible(page, "disclosure code")
+    page.get_by_label("Code").fill("12ab")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show the information").click()
+    assert_accessible(page, "disclosure code with an error")
+    page.get_by_label("Code").fill(school.emailed_code("csc@council.example"))
     with page.expect_navigation():
         page.get_by_role("button", name="Show the information").click()
     assert_accessible(page, "disclosure")
