@@ -30,19 +30,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["infoshare.celery"] = create_celery(runtime)
 
     # The composition root is the one place that reaches out to the adapters.
-    from webhooks import admin_api, disclosures, health, mis, task_links
+    from webhooks import admin_api, disclosures, health, json_error, mis, rate_limits, task_links
 
     for blueprint in (mis.bp, admin_api.bp, health.bp, task_links.bp, disclosures.bp):
         app.register_blueprint(blueprint)
+    app.extensions["infoshare.limiter"] = rate_limits.install(app, settings)
     app.jinja_env.filters["local"] = _local_time_filter(settings.timezone)
 
     @app.errorhandler(HTTPException)
     def _json_for_api(exc: HTTPException) -> Any:
         """Routing errors under /api answer JSON too ("every response is JSON")."""
-        if request.path.startswith("/api/"):
-            response = jsonify({"status": "error", "message": exc.description or exc.name})
-            response.status_code = exc.code or 500
-            return response
+        if request.path.startswith("/api/") and exc.response is None:
+            return json_error(exc)
         return exc
 
     app.wsgi_app = _stamp_start(app.wsgi_app)  # type: ignore[method-assign]
@@ -53,12 +52,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         rule = request.url_rule
         latency = time.perf_counter() - environ.get(_STARTED, time.perf_counter())
         observe_request(environ["REQUEST_METHOD"], rule.rule if rule else "unmatched", response.status_code, latency)
+        if response.mimetype == "application/json":
+            # Case data must not linger in a cache, nor be read as anything but JSON.
+            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
     return app
 
 
 _STARTED = "infoshare.started"
+
 
 
 def _stamp_start(wsgi_app: Any) -> Any:

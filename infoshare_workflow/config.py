@@ -33,6 +33,28 @@ class ConfigError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class RateLimits:
+    """Per-client limits ("50 per second", "20/minute;100/hour"), None = no limit.
+
+    Golden rule 6 ("shared securely"): whoever can reach the webhook, a task page, a
+    disclosure page or the admin API can knock as often as they like; these keep guessing
+    and noise cheap and slow. `failures` counts, per client and door, only the answers that
+    say "not you" (400, 401, 404, 413, 415): a client that keeps failing is told to wait.
+    """
+
+    storage_url: str = "memory://"
+    webhook: str | None = "50 per second"
+    pages: str | None = "60 per minute"
+    api: str | None = "300 per minute"
+    failures: str | None = "20 per minute"
+    proxy_hops: int = 0
+
+    @classmethod
+    def off(cls) -> RateLimits:
+        return cls(webhook=None, pages=None, api=None, failures=None)
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     broker_url: str
@@ -51,6 +73,7 @@ class Settings:
     outbox_lease_seconds: int = 120
     school_name: str = "the school"
     policy: Policy = field(default_factory=Policy)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
 
     @property
     def embedded_broker(self) -> bool:
@@ -149,7 +172,34 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         outbox_lease_seconds=max(lease, 5),
         school_name=env.get("INFOSHARE_SCHOOL_NAME") or "the school",
         policy=_policy(env.get("INFOSHARE_POLICY_FILE") or None),
+        rate_limits=_rate_limits(env, env.get("INFOSHARE_BROKER_URL") or EMBEDDED_BROKER_URL),
     )
+
+
+def _rate_limits(env: Mapping[str, str], broker_url: str) -> RateLimits:
+    """INFOSHARE_RATE_LIMIT_* ("off" for none); counted in the broker's Redis unless told otherwise."""
+    from limits import parse_many
+
+    defaults = RateLimits()
+    chosen: dict[str, str | None] = {}
+    for door in ("webhook", "pages", "api", "failures"):
+        name = f"INFOSHARE_RATE_LIMIT_{door.upper()}"
+        value = (env.get(name) or "").strip() or getattr(defaults, door)
+        if value.lower() == "off":
+            chosen[door] = None
+            continue
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {value!r} is not a rate such as \"50 per second\" or \"off\"") from exc
+        chosen[door] = value
+    storage = env.get("INFOSHARE_RATE_LIMIT_STORAGE_URL") or (
+        broker_url if broker_url.startswith(("redis://", "rediss://")) else "memory://")
+    try:
+        hops = int(env.get("INFOSHARE_PROXY_HOPS", "0"))
+    except ValueError as exc:
+        raise ConfigError("INFOSHARE_PROXY_HOPS must be a whole number of proxies in front of the app") from exc
+    return RateLimits(storage_url=storage, proxy_hops=max(hops, 0), **chosen)
 
 
 def _policy(path: str | None) -> Policy:

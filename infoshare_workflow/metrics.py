@@ -51,8 +51,12 @@ def count_rejection(via: str, reason: str, event_type: str | None) -> None:
     count_event(event_type or "unknown", "rejected")
 
 
+# Any other verb is `other`: a client must not be able to grow /metrics with made-up methods.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    _series(REQUEST_SECONDS, method, route, str(status)).observe(seconds)
+    _series(REQUEST_SECONDS, method if method in KNOWN_METHODS else "other", route, str(status)).observe(seconds)
 
 
 def exposition() -> bytes:

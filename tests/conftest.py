@@ -29,7 +29,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
 from infoshare_workflow.app import create_app
-from infoshare_workflow.config import Settings
+from infoshare_workflow.config import RateLimits, Settings
 from infoshare_workflow.migrate import upgrade
 from infoshare_workflow.models import Base
 from infoshare_workflow.runtime import Runtime, build_runtime
@@ -63,6 +63,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         mis_webhook_secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
         secret_key=secrets.token_urlsafe(32),
         encryption_keys=(Fernet.generate_key().decode(),),
+        rate_limits=RateLimits.off(),  # tests of the limits switch them on (tests/webhooks/test_rate_limits.py)
     )
     return replace(settings, **overrides)
 
@@ -175,6 +176,9 @@ def worker_env(settings: Settings, queue: str, broker_url: str = REDIS_URL) -> d
         "INFOSHARE_OUTBOX_LEASE": str(settings.outbox_lease_seconds),
         **({"INFOSHARE_SMTP_URL": settings.smtp_url} if settings.smtp_url else {}),
         **({"INFOSHARE_POLICY_FILE": settings.policy_file} if settings.policy_file else {}),
+        **{f"INFOSHARE_RATE_LIMIT_{door.upper()}": getattr(settings.rate_limits, door) or "off"
+           for door in ("webhook", "pages", "api", "failures")},
+        "INFOSHARE_RATE_LIMIT_STORAGE_URL": settings.rate_limits.storage_url,
     }
 
 
