@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import InterfaceError, OperationalError
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from infoshare_workflow import rejections
 from infoshare_workflow.intake import Refusal, ingest
@@ -70,12 +69,20 @@ def _unavailable() -> Response:
 
 
 def _read_body() -> bytes | None:
-    """The raw body, or None when it is over the limit (declared, or read from a chunked stream)."""
-    request.max_content_length = MAX_BODY
-    try:
-        return request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        return None
+    """The raw body, or None when it is over the limit, declared or not.
+
+    A chunked body declares no length, and Werkzeug's limit then stops reading at the limit
+    without telling a body of exactly 256 KiB from a longer one. So an undeclared body is
+    read from the server's terminated stream as at most one byte more than the limit: a
+    large chunked body is a 413 (and never all in memory), not a 401 for a truncated body.
+    """
+    declared = request.content_length
+    if declared is not None:
+        return None if declared > MAX_BODY else request.get_data(cache=False)
+    if "wsgi.input_terminated" not in request.environ:
+        return b""  # no length, and a server that does not end the stream: nothing is safe to read
+    body = request.environ["wsgi.input"].read(MAX_BODY + 1)
+    return None if len(body) > MAX_BODY else body
 
 
 @bp.post("/webhooks/mis")
