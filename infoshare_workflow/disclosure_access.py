@@ -110,6 +110,8 @@ def revoke_for_recipient(session: Session, recipient_id: int, *, actor: str) -> 
     return sum(revoke(session, d, actor=actor, reason="recipient_deactivated") for d in live)
 
 
-def disclosure_of_case(session: Session, case_id: str, disclosure_id: int) -> Disclosure | None:
+def disclosure_of_case(session: Session, case_id: str, disclosure_id: int | None) -> Disclosure | None:
+    if disclosure_id is None:
+        return None
     return session.scalars(select(Disclosure).join(Case, Case.id == Disclosure.case_pk)
                            .where(Case.case_id == case_id, Disclosure.id == disclosure_id)).first()

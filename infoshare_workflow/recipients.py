@@ -8,7 +8,7 @@ recipient, so an entry is never deleted: retiring an agency *deactivates* it
 (`active = false`), which takes it off the list a share chooses from, kills every live
 disclosure sent to it (its links open nothing more), and keeps the record of who received
 what intact. Every change appends an audit event (`recipient.added`,
-`recipient.updated`, `recipient.deactivated`); the details name the entry by id with its
+`recipient.updated`, `recipient.deactivated`, `recipient.reactivated`); the details name the entry by id with its
 name and kind, never its email address (which may be a named person's).
 
 Every value is validated here with the schemas of `schemas.recipients`, so the admin API,
@@ -95,14 +95,14 @@ def get_recipient(session: Session, recipient_id: int) -> Recipient:
 def update_recipient(session: Session, recipient_id: int, changes: dict[str, Any], *, actor: str) -> Recipient:
     """Apply any of `name`, `kind`, `email`, `active`; audited only when something changed.
 
-    Raises `RecipientNotFound`, `InvalidRecipient`, or `RecipientInactive` for a change to a
-    deactivated entry that does not set `active` to true: an entry off the list is changed
-    only by bringing it back, knowingly. Setting `active` to false deactivates, as
+    Raises `RecipientNotFound`, `InvalidRecipient`, or `RecipientInactive` for any change to
+    a deactivated entry: it is changed only once it is knowingly brought back
+    (`reactivate_recipient`). Setting `active` to false deactivates, as
     `deactivate_recipient` does.
     """
     recipient = get_recipient(session, recipient_id)
     data = _validated(RecipientPatchSchema(), changes)
-    if not recipient.active and data.get("active") is not True and set(data) - {"active"}:
+    if not recipient.active:
         raise RecipientInactive(recipient_id)
     changed = sorted(field for field, value in data.items() if getattr(recipient, field) != value)
     if not changed:
@@ -116,6 +116,19 @@ def update_recipient(session: Session, recipient_id: int, changes: dict[str, Any
     })
     if "active" in changed and not recipient.active:
         revoke_for_recipient(session, recipient.id, actor=actor)
+    return recipient
+
+
+def reactivate_recipient(session: Session, recipient_id: int, *, actor: str) -> Recipient:
+    """Bring a deactivated entry back onto the list a share chooses from. The disclosures
+    revoked when it left stay revoked: a share made since is sent afresh. Safe to repeat."""
+    recipient = get_recipient(session, recipient_id)
+    if not recipient.active:
+        recipient.active = True
+        session.flush()
+        audit.append(session, actor=actor, action="recipient.reactivated", details={
+            "recipient_id": recipient.id, "name": recipient.name, "kind": recipient.kind,
+        })
     return recipient
 
 

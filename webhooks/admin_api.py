@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any
 
@@ -21,9 +19,10 @@ from infoshare_workflow.schemas.api import (
     AuditEventSchema, AuditVerificationSchema, CasePageSchema, CaseQuerySchema, CaseSchema, DisclosureSchema,
 )
 
-from . import runtime
+from . import json_error, runtime
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
+MAX_ROW_ID = 2**31 - 1  # an INTEGER primary key
 
 
 def _error(status: int, message: str, **extra: Any) -> Response:
@@ -56,34 +55,38 @@ def _unauthorized() -> Response:
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Response:
-    return _error(exc.code or 500, exc.description or exc.name)
+    """Every error in JSON; one that carries its own response (a 429) keeps it."""
+    return exc.response if exc.response is not None else json_error(exc)
 
 
 def _encode_cursor(row_id: int | None) -> str | None:
-    return None if row_id is None else base64.urlsafe_b64encode(json.dumps({"before": row_id}).encode()).decode()
+    return None if row_id is None else str(row_id)
 
 
-def _decode_cursor(cursor: str) -> int:
-    try:
-        before = json.loads(base64.urlsafe_b64decode(cursor.encode()))["before"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise ValidationError({"cursor": ["Not a valid cursor."]}) from exc
-    if not isinstance(before, int):
-        raise ValidationError({"cursor": ["Not a valid cursor."]})
-    return before
+def row_id(raw: str) -> int | None:
+    """An id from a path, as a number a row can have; None for anything else (a JSON 404 then,
+    behind the token check, rather than a routing 404 or a database overflow)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_ROW_ID else None
+
+
+def actor() -> str:
+    """Who did it, for the audit trail: the admin token's name (its secret is never recorded)."""
+    return f"admin:{g.admin}"[:64]
 
 
 @bp.get("/cases")
 def cases() -> Response:
     try:
         args = CaseQuerySchema().load(request.args.to_dict())
-        before = _decode_cursor(args["cursor"]) if "cursor" in args else None
     except ValidationError as exc:
         return _error(422, "Invalid query.", errors=exc.messages)
+    before = int(args["cursor"]) if "cursor" in args else None
     with runtime().transaction() as session:
         rows, next_id = list_cases(session, status=args.get("status"), overdue=args.get("overdue"),
                                    limit=args["limit"], before_id=before)
         page = CasePageSchema().dump({"items": [case_view(c) for c in rows], "next_cursor": _encode_cursor(next_id)})
+        # Golden rule 7: who looked at which cases is on the record too.
+        audit.append(session, actor=actor(), action="cases.listed", details={"case_ids": [c.case_id for c in rows]})
     return jsonify(page)
 
 
@@ -92,11 +95,14 @@ def case(case_id: str) -> Response:
     with runtime().transaction() as session:
         found = get_case(session, case_id)
         if found is not None:
-            return jsonify(CaseSchema().dump(case_view(found, inbox.received_at(session, case_id))))
-        entry = inbox.received_case(session, case_id)
-        if entry is None:
-            return _error(404, "No such case.")
-        return jsonify(CaseSchema().dump(received_view(entry)))
+            view = case_view(found, inbox.received_at(session, case_id))
+        else:
+            entry = inbox.received_case(session, case_id)
+            if entry is None:
+                return _error(404, "No such case.")
+            view = received_view(entry)
+        audit.append(session, actor=actor(), action="case.read", case_id=case_id, details={"status": view["status"]})
+        return jsonify(CaseSchema().dump(view))
 
 
 @bp.get("/cases/<case_id>/audit")
@@ -108,6 +114,7 @@ def case_audit(case_id: str) -> Response:
         items = [
             AuditEventSchema().dump({**_audit_row(e), "details": json.loads(e.details)}) for e in events
         ]
+        audit.append(session, actor=actor(), action="case.audit_read", case_id=case_id, details={"events": len(items)})
     return jsonify({"items": items})
 
 
@@ -116,14 +123,14 @@ def _audit_row(event: AuditEvent) -> dict[str, Any]:
             "case_id": event.case_id, "hash": event.hash}
 
 
-@bp.post("/cases/<case_id>/disclosures/<int:disclosure_id>/revoke")
-def revoke_disclosure(case_id: str, disclosure_id: int) -> Response:
+@bp.post("/cases/<case_id>/disclosures/<disclosure_id>/revoke")
+def revoke_disclosure(case_id: str, disclosure_id: str) -> Response:
     """Kill a disclosure's link now (golden rule 6): it stays on record, and opens nothing more."""
     with runtime().transaction() as session:
-        found = disclosure_of_case(session, case_id, disclosure_id)
+        found = disclosure_of_case(session, case_id, row_id(disclosure_id))
         if found is None:
             return _error(404, "No such disclosure in this case.")
-        revoke(session, found, actor=f"admin:{g.admin}"[:64], reason="revoked")
+        revoke(session, found, actor=actor(), reason="revoked")
         return jsonify(DisclosureSchema().dump(disclosure_view(found)))
 
 

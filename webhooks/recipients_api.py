@@ -6,28 +6,28 @@ at their recipient, and the record of who received what is kept (golden rule 7).
 
 Errors: body not parseable JSON, or not an object → 400; `Content-Type` not
 `application/json` → 415 (as on the MIS webhook); schema errors → 422 with `errors` by
-field; an unknown id → 404; a change to a deactivated entry that does not bring it back
-(`"active": true`) → 409, saying so.
+field; an unknown id → 404; a change to a deactivated entry → 409, saying so: it is
+brought back first, knowingly, with `POST /api/v1/recipients/{id}/reactivate`.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, jsonify, request
 from marshmallow import ValidationError
 
 from infoshare_workflow.recipients import (
     InvalidRecipient, RecipientInactive, RecipientNotFound, add_recipient, deactivate_recipient, list_recipients,
-    update_recipient,
+    reactivate_recipient, update_recipient,
 )
+from infoshare_workflow.schemas import strict_json
 from infoshare_workflow.schemas.recipients import RecipientCreateSchema, RecipientSchema
+from infoshare_workflow.schemas.strict_json import JsonBodyError
 
 from . import runtime
-from .admin_api import _error, bp
+from .admin_api import _error, actor, bp, row_id
 
-_ID = re.compile(r"[0-9]{1,10}")
 NOT_FOUND = "No such recipient."
 
 
@@ -37,23 +37,16 @@ class _BadBody(Exception):
 
 
 def _body() -> dict[str, Any]:
+    """The request's JSON object, read strictly (a repeated key is a 400, never "the last wins")."""
     if not request.is_json:
         raise _BadBody(_error(415, "Content-Type must be application/json."))
-    payload = request.get_json(silent=True)
-    if payload is None:
-        raise _BadBody(_error(400, "Body is not valid JSON."))
+    try:
+        payload = strict_json.loads(request.get_data())
+    except JsonBodyError as exc:
+        raise _BadBody(_error(400, str(exc))) from None
     if not isinstance(payload, dict):
         raise _BadBody(_error(400, "Body must be a JSON object."))
     return payload
-
-
-def _actor() -> str:
-    return f"admin:{g.admin}"[:64]
-
-
-def _parse_id(raw: str) -> int | None:
-    """Ids are taken as text so a malformed one is a JSON 404 behind the token check."""
-    return int(raw) if _ID.fullmatch(raw) else None
 
 
 def _invalid(errors: Any) -> Response:
@@ -72,7 +65,7 @@ def create_recipient() -> Response:
     try:
         data = RecipientCreateSchema().load(_body())
         with runtime().transaction() as session:
-            body = RecipientSchema().dump(add_recipient(session, **data, actor=_actor()))
+            body = RecipientSchema().dump(add_recipient(session, **data, actor=actor()))
     except _BadBody as exc:
         return exc.response
     except ValidationError as exc:
@@ -86,18 +79,18 @@ def create_recipient() -> Response:
 
 @bp.patch("/recipients/<recipient_id>")
 def patch_recipient(recipient_id: str) -> Response:
-    found = _parse_id(recipient_id)
+    found = row_id(recipient_id)
     try:
         if found is None:
             raise RecipientNotFound(recipient_id)
         changes = _body()
         with runtime().transaction() as session:  # the domain looks the entry up, then validates
-            body = RecipientSchema().dump(update_recipient(session, found, changes, actor=_actor()))
+            body = RecipientSchema().dump(update_recipient(session, found, changes, actor=actor()))
     except RecipientNotFound:
         return _error(404, NOT_FOUND)
     except RecipientInactive:
-        return _error(409, 'This recipient is deactivated. To change it, bring it back with "active": true '
-                           "(in the same request, with the other changes).")
+        return _error(409, f"This recipient is deactivated. To change it, first bring it back: "
+                           f"POST /api/v1/recipients/{found}/reactivate.")
     except _BadBody as exc:
         return exc.response
     except InvalidRecipient as exc:
@@ -105,15 +98,29 @@ def patch_recipient(recipient_id: str) -> Response:
     return jsonify(body)
 
 
-@bp.delete("/recipients/<recipient_id>")
-def delete_recipient(recipient_id: str) -> Response:
-    """Deactivates, never deletes (see the module docstring); repeating it is harmless."""
-    found = _parse_id(recipient_id)
+@bp.post("/recipients/<recipient_id>/reactivate")
+def reactivate(recipient_id: str) -> Response:
+    """Bring a deactivated entry back onto the share list; repeating it is harmless."""
+    found = row_id(recipient_id)
     try:
         if found is None:
             raise RecipientNotFound(recipient_id)
         with runtime().transaction() as session:
-            deactivate_recipient(session, found, actor=_actor())
+            body = RecipientSchema().dump(reactivate_recipient(session, found, actor=actor()))
+    except RecipientNotFound:
+        return _error(404, NOT_FOUND)
+    return jsonify(body)
+
+
+@bp.delete("/recipients/<recipient_id>")
+def delete_recipient(recipient_id: str) -> Response:
+    """Deactivates, never deletes (see the module docstring); repeating it is harmless."""
+    found = row_id(recipient_id)
+    try:
+        if found is None:
+            raise RecipientNotFound(recipient_id)
+        with runtime().transaction() as session:
+            deactivate_recipient(session, found, actor=actor())
     except RecipientNotFound:
         return _error(404, NOT_FOUND)
     return Response(status=204)

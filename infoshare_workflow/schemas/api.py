@@ -11,12 +11,17 @@ from marshmallow import Schema, fields, validate
 from ..vocabulary import CASE_STATUSES, RETENTION_CATEGORIES, STEP_KINDS, STEP_STATUSES
 
 
+CURSOR = r"^[1-9][0-9]{0,8}$"
+
+
 class CaseQuerySchema(Schema):
     # A `received` case (accepted, not applied) is read one at a time, and listed by `infoshare inbox list`.
     status = fields.String(validate=validate.OneOf([s for s in CASE_STATUSES if s != "received"]))
     overdue = fields.Boolean()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(validate=validate.Length(max=64))
+    cursor = fields.String(validate=validate.Regexp(CURSOR, error="Not a valid cursor."), metadata={
+        "description": "Where the page starts: the `next_cursor` of the page before, passed back as it came "
+                       "(digits: the position after the last case shown). Pages are newest first."})
 
 
 class StepSchema(Schema):
@@ -99,7 +104,8 @@ class CaseSchema(CaseSummarySchema):
 
 class CasePageSchema(Schema):
     items = fields.List(fields.Nested(CaseSummarySchema))
-    next_cursor = fields.String(allow_none=True)
+    next_cursor = fields.String(allow_none=True, metadata={
+        "pattern": CURSOR, "description": "Pass it as `cursor` for the next page; null on the last page."})
 
 
 class AuditEventSchema(Schema):
@@ -124,6 +130,15 @@ class AuditVerificationSchema(Schema):
 
 
 class ErrorSchema(Schema):
-    status = fields.String()
+    status = fields.String(metadata={"description": "invalid, unauthorized, unavailable, rate_limited or error"})
     message = fields.String()
-    errors = fields.Dict()
+    errors = fields.Dict(metadata={"description": "Messages by field, nested as the body is."})
+
+
+class IngestSchema(Schema):
+    """The webhook's answer to an accepted or duplicate event."""
+
+    status = fields.String(validate=validate.OneOf(["accepted", "duplicate"]))
+    event_id = fields.String()
+    case_id = fields.String(allow_none=True, metadata={
+        "description": "The case a concern opened (or will open): readable at once from the case API."})

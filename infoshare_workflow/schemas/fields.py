@@ -20,6 +20,11 @@ from marshmallow import ValidationError, fields
 _CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# The same rules for the OpenAPI document (JSON Schema `pattern`), so a client can check first.
+LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
+TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+_ALLOWED = r"[^\u0000-\u001f\u007f-\u009f]"
+TRIMMED_PATTERN = rf"^{_ALLOWED}*[^\s\u0000-\u001f\u007f-\u009f]{_ALLOWED}*$"  # at least one visible character
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
@@ -41,9 +46,12 @@ class Text(fields.String):
     """A string with no unpaired surrogate and no control character (`multiline=True` allows
     line breaks and tabs: facts and opinion are written in paragraphs)."""
 
+    pattern = LINE_PATTERN
+
     def __init__(self, *, multiline: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.multiline = multiline
+        self.metadata = {"pattern": TEXT_PATTERN if multiline else self.pattern, **self.metadata}
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = str(super()._deserialize(value, attr, data, **kwargs))
@@ -53,6 +61,8 @@ class Text(fields.String):
 
 class TrimmedText(Text):
     """Single-line text with surrounding whitespace removed before it is validated."""
+
+    pattern = TRIMMED_PATTERN
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         return super()._deserialize(value, attr, data, **kwargs).strip()

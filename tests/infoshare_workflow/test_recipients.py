@@ -12,7 +12,7 @@ from infoshare_workflow import audit
 from infoshare_workflow.models import AuditEvent, Case, DecisionRecord, Disclosure, Recipient, utcnow
 from infoshare_workflow.recipients import (
     InvalidRecipient, RecipientNotFound, add_recipient, deactivate_recipient, get_recipient, list_recipients,
-    update_recipient,
+    reactivate_recipient, update_recipient,
 )
 from infoshare_workflow.sharing import active_recipients
 
@@ -190,10 +190,11 @@ def test_reactivating_brings_an_entry_back_to_the_share_list(runtime):
     with runtime.transaction() as session:
         deactivate_recipient(session, recipient.id, actor="admin:test")
     with runtime.transaction() as session:
-        update_recipient(session, recipient.id, {"active": True}, actor="admin:test")
+        reactivate_recipient(session, recipient.id, actor="admin:test")
     with runtime.transaction() as session:
         assert [r.id for r in active_recipients(session)] == [recipient.id]
-    assert recipient_events(runtime)[-1][2] == {"recipient_id": recipient.id, "fields": ["active"], "active": True}
+    assert recipient_events(runtime)[-1][1:] == ("recipient.reactivated", {
+        "recipient_id": recipient.id, "name": recipient.name, "kind": recipient.kind})
 
 
 def test_the_audit_trail_never_holds_an_email_address_and_stays_sound(runtime):

@@ -95,7 +95,7 @@ def test_an_unknown_case_is_404_in_json(api):
 def test_a_case_audit_lists_its_events_in_order(mis, api):
     case_id = open_cases(mis, 1)[0]
     items = api.get(f"/api/v1/cases/{case_id}/audit").get_json()["items"]
-    assert [i["action"] for i in items] == ["case.opened", "step.opened", "email.undeliverable", "event.accepted"]
+    assert [i["action"] for i in items] == ["case.opened", "step.opened", "step.unassigned", "event.accepted"]
     assert [i["seq"] for i in items] == sorted(i["seq"] for i in items)
     assert items[0]["details"]["concern_id"] == "C-api-0"
 
@@ -148,3 +148,54 @@ def test_an_applied_case_shows_when_it_was_received(mis, api):
     case_id = open_cases(mis, 1)[0]
     body = api.get(f"/api/v1/cases/{case_id}").get_json()
     assert body["status"] == "open" and body["parked"] is False and body["received_at"] <= body["opened_at"]
+
+
+def test_every_json_response_is_not_cached_nor_sniffed(client, api, mis):
+    responses = [api.get("/api/v1/cases"), api.get("/api/v1/cases/IS-NOPE"), client.get("/api/v1/cases"),
+                 mis.post(factories.staff_upserted("S-02", ["dsl"])), client.get("/healthz"),
+                 client.put("/api/v1/cases")]
+    for response in responses:
+        assert response.is_json
+        assert response.headers["Cache-Control"] == "no-store", response.request.path
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_wrong_method_is_405_naming_the_allowed_ones(client, api):
+    response = api.get("/api/v1/audit/verify")
+    assert response.status_code == 200
+    wrong = client.delete("/api/v1/cases")
+    assert wrong.status_code == 405 and wrong.is_json
+    assert set(wrong.headers["Allow"].split(", ")) >= {"GET"}
+    assert client.put("/api/v1/recipients/1").headers["Allow"]
+
+
+def test_the_openapi_document_lists_401_on_every_protected_operation_and_the_cursor_format(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    protected = [(path, method, op) for path, ops in doc["paths"].items() for method, op in ops.items()
+                 if op.get("security")]
+    assert len(protected) >= 10
+    for path, method, op in protected:
+        assert {"401", "429"} <= set(op["responses"]), (path, method)
+    cursor = next(p for p in doc["paths"]["/api/v1/cases"]["get"]["parameters"] if p["name"] == "cursor")
+    assert cursor["schema"]["pattern"] and "next_cursor" in cursor["description"]
+
+
+def test_each_read_of_a_case_is_audited_with_the_tokens_name(mis, api, runtime, admin_token):
+    from sqlalchemy import select
+
+    from infoshare_workflow.models import AdminToken, AuditEvent
+
+    case_id = open_cases(mis, 1)[0]
+    api.get(f"/api/v1/cases/{case_id}")
+    api.get(f"/api/v1/cases/{case_id}/audit")
+    api.get("/api/v1/cases")
+    with runtime.transaction() as session:
+        name = session.scalars(select(AdminToken.name)).one()
+        reads = [(e.actor, e.action, e.case_id) for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action.in_(["case.read", "case.audit_read", "cases.listed"]))
+            .order_by(AuditEvent.seq))]
+        listed = session.scalars(select(AuditEvent.details).where(AuditEvent.action == "cases.listed")).one()
+    assert reads == [(f"admin:{name}", "case.read", case_id), (f"admin:{name}", "case.audit_read", case_id),
+                     (f"admin:{name}", "cases.listed", None)]
+    assert json.loads(listed)["case_ids"] == [case_id]
+    assert admin_token not in str(reads)
