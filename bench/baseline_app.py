@@ -2,7 +2,7 @@
 
 Why it exists: the product's throughput only means something beside what the same machine,
 server, signature check and database can do with no product logic at all. This app verifies
-the Standard Webhooks signature with the same library as `webhooks/mis.py`, parses the
+the Standard Webhooks signature with the same library as `infoshare_workflow/webhooks/mis.py`, parses the
 JSON, inserts one row (the `webhook-id` and the raw body) and answers 202. No schema, no
 encryption, no audit chain, no ORM session.
 

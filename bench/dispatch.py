@@ -29,11 +29,11 @@ from sqlalchemy import event, text
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from infoshare_workflow.config import Settings  # noqa: E402
-from infoshare_workflow.crypto import KeyRing  # noqa: E402
-from infoshare_workflow.dispatch import claim_due_timers, dispatch_timers  # noqa: E402
-from infoshare_workflow.migrate import upgrade  # noqa: E402
-from infoshare_workflow.runtime import build_runtime  # noqa: E402
+from infoshare_workflow.settings.config import Settings  # noqa: E402
+from infoshare_workflow.sharing.reminders import claim_due_timers, dispatch_timers  # noqa: E402
+from infoshare_workflow.storage.crypto import KeyRing  # noqa: E402
+from infoshare_workflow.storage.migrate import upgrade  # noqa: E402
+from infoshare_workflow.storage.runtime import build_runtime  # noqa: E402
 
 ADMIN_URL = os.environ.get("INFOSHARE_BENCH_POSTGRES", "postgresql://root@127.0.0.1:5432/test")
 

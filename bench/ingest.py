@@ -57,14 +57,14 @@ ROOT = BENCH_DIR.parent
 sys.path[:0] = [str(ROOT), str(BENCH_DIR)]  # tests.factories and baseline_app, from a checkout
 
 import psycopg  # noqa: E402
+from baseline_app import BASELINE_TABLE, CREATE_TABLE  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from baseline_app import BASELINE_TABLE, CREATE_TABLE  # noqa: E402
-from infoshare_workflow.db import make_engine  # noqa: E402
-from infoshare_workflow.migrate import upgrade  # noqa: E402
-from infoshare_workflow.models import ReceivedEvent  # noqa: E402
+from infoshare_workflow.storage.db import make_engine  # noqa: E402
+from infoshare_workflow.storage.migrate import upgrade  # noqa: E402
+from infoshare_workflow.storage.models import ReceivedEvent  # noqa: E402
 from tests import factories  # noqa: E402
 
 DEFAULT_ADMIN_URL = os.environ.get("INFOSHARE_BENCH_POSTGRES", "postgresql://root@127.0.0.1:5432/test")

@@ -36,8 +36,16 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH_DIR.parent), str(BENCH_DIR)]
 
 from ingest import (  # noqa: E402
-    DEFAULT_ADMIN_URL, PATH, BenchError, EventSource, Target, bench_database, new_webhook_secret, progress,
-    run_guarded, targets,
+    DEFAULT_ADMIN_URL,
+    PATH,
+    BenchError,
+    EventSource,
+    Target,
+    bench_database,
+    new_webhook_secret,
+    progress,
+    run_guarded,
+    targets,
 )
 
 SECRET_ENV = "REQUEST_COST_SECRET"

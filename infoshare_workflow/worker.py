@@ -9,9 +9,9 @@ import sys
 
 from celery import Celery
 
-from .celery_app import create_celery
-from .config import ConfigError, load_settings
-from .runtime import build_runtime
+from infoshare_workflow.service.celery_app import create_celery
+from infoshare_workflow.settings.config import ConfigError, load_settings
+from infoshare_workflow.storage.runtime import build_runtime
 
 
 def _main_celery() -> Celery:

@@ -1,5 +1,5 @@
 """WSGI entry point: `gunicorn infoshare_workflow.wsgi:app`."""
 
-from .app import main_app
+from infoshare_workflow.service.app import main_app
 
 app = main_app()

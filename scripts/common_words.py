@@ -43,7 +43,7 @@ import names
 
 SURNAME_RANK = 5_000
 DICTIONARY = Path("/usr/share/dict/british-english")
-OUT = Path(__file__).resolve().parent.parent / "infoshare_workflow" / "common_words.txt.gz"
+OUT = Path(__file__).resolve().parent.parent / "infoshare_workflow" / "cases" / "common_words.txt.gz"
 
 HAND_PICKED_NAMES = frozenset({
     "ace", "amir", "angel", "aria", "arrow", "ash", "autumn", "bear", "blaze", "blessing", "blue",

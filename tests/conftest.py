@@ -28,11 +28,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
-from infoshare_workflow.app import create_app
-from infoshare_workflow.config import RateLimits, Settings
-from infoshare_workflow.migrate import upgrade
-from infoshare_workflow.models import Base
-from infoshare_workflow.runtime import Runtime, build_runtime
+from infoshare_workflow.service.app import create_app
+from infoshare_workflow.settings.config import RateLimits, Settings
+from infoshare_workflow.storage.migrate import upgrade
+from infoshare_workflow.storage.models import Base
+from infoshare_workflow.storage.runtime import Runtime, build_runtime
 
 from . import factories
 
@@ -132,7 +132,7 @@ class MisSender:
 
 def apply_accepted(runtime: Runtime) -> int:
     """Apply every accepted, unapplied MIS event (the worker's `infoshare.mis.apply`, in-process)."""
-    from infoshare_workflow.intake import apply_pending
+    from infoshare_workflow.cases.intake import apply_pending
 
     return apply_pending(runtime.sessions)
 
@@ -144,7 +144,7 @@ def mis(client: FlaskClient, settings: Settings) -> MisSender:
 
 @pytest.fixture
 def admin_token(runtime: Runtime) -> str:
-    from infoshare_workflow.admin_tokens import create_token
+    from infoshare_workflow.access.admin_tokens import create_token
 
     with runtime.transaction() as session:
         return create_token(session, f"test-{uuid.uuid4().hex[:6]}")
@@ -263,7 +263,7 @@ class WebProcess:
         self.process = subprocess.Popen(
             [gunicorn, f"--bind=127.0.0.1:{self.port}", "--workers=1", "--worker-class=gthread", "--threads=4",
              "--access-logfile=-", "--error-logfile=-",
-             "--logger-class=infoshare_workflow.log_redaction.GunicornLogger", "infoshare_workflow.wsgi:app"],
+             "--logger-class=infoshare_workflow.monitoring.log_redaction.GunicornLogger", "infoshare_workflow.wsgi:app"],
             env={**worker_env(self.settings, self.settings.queue), **self.extra_env}, stdout=log,
             stderr=subprocess.STDOUT, start_new_session=True)
 

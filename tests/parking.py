@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from infoshare_workflow.intake import MAX_ATTEMPTS, apply_pending, retry_delay
+from infoshare_workflow.cases.intake import MAX_ATTEMPTS, apply_pending, retry_delay
 
 from . import factories
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import sys
 import time
 
-from infoshare_workflow import dispatch
-from infoshare_workflow.config import load_settings
-from infoshare_workflow.runtime import build_runtime
+from infoshare_workflow.settings.config import load_settings
+from infoshare_workflow.sharing import reminders
+from infoshare_workflow.storage.runtime import build_runtime
 
-real_fire = dispatch.fire
+real_fire = reminders.fire
 
 
 def slow_fire(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -19,7 +19,7 @@ def slow_fire(*args, **kwargs):  # type: ignore[no-untyped-def]
 
 
 if __name__ == "__main__":
-    dispatch.fire = slow_fire
+    reminders.fire = slow_fire
     runtime = build_runtime(load_settings())
-    dispatch.dispatch_timers(runtime.sessions, batch=int(sys.argv[1]),
+    reminders.dispatch_timers(runtime.sessions, batch=int(sys.argv[1]),
                              on_batch=lambda r: print(f"committed {r.reminders}", flush=True))

@@ -12,8 +12,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from infoshare_workflow.mail import Renderer
-from infoshare_workflow.models import Email
+from infoshare_workflow.mail.rendering import Renderer
+from infoshare_workflow.storage.models import Email
 
 from . import factories
 from .conftest import apply_accepted, wait_for

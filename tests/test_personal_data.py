@@ -10,7 +10,7 @@ import logging
 
 from sqlalchemy import text
 
-from infoshare_workflow.models import Base
+from infoshare_workflow.storage.models import Base
 
 from . import factories
 
@@ -54,7 +54,7 @@ def test_no_personal_data_is_stored_in_plain_text_anywhere(mis, runtime):
 def test_the_stored_record_decrypts_to_what_the_mis_sent(mis, runtime):
     from sqlalchemy import select
 
-    from infoshare_workflow.models import Concern
+    from infoshare_workflow.storage.models import Concern
 
     mis.post(factories.concern_raised("C-pd-3"))
     with runtime.transaction() as session:

@@ -17,8 +17,8 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from infoshare_workflow.models import Recipient
-from infoshare_workflow.outbox import claim_due
+from infoshare_workflow.storage.models import Recipient
+from infoshare_workflow.storage.outbox import claim_due
 from infoshare_workflow.vocabulary import PRINCIPLES
 
 from . import factories

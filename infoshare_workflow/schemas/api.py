@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..vocabulary import CASE_STATUSES, RETENTION_CATEGORIES, STEP_KINDS, STEP_STATUSES
-
+from infoshare_workflow.vocabulary import CASE_STATUSES, RETENTION_CATEGORIES, STEP_KINDS, STEP_STATUSES
 
 CURSOR = r"^[1-9][0-9]{0,8}$"
 

@@ -13,9 +13,17 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from ..vocabulary import (
-    ADVICE, CONDITIONS, CONSENT_OUTCOMES, CONSENT_PARTIES, FAMILY_NOTICE, LAWFUL_BASES, NOT_SOUGHT_REASONS,
-    PRINCIPLES, SHARE_DECISIONS, SHARE_ITEMS,
+from infoshare_workflow.vocabulary import (
+    ADVICE,
+    CONDITIONS,
+    CONSENT_OUTCOMES,
+    CONSENT_PARTIES,
+    FAMILY_NOTICE,
+    LAWFUL_BASES,
+    NOT_SOUGHT_REASONS,
+    PRINCIPLES,
+    SHARE_DECISIONS,
+    SHARE_ITEMS,
 )
 
 TEXT = validate.Length(max=5000)

@@ -15,8 +15,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..vocabulary import CATEGORIES, EVENT_TYPES, ROLES, THRESHOLDS, URGENCIES
-from .fields import BoundedAwareDateTime, BoundedDate, Email, StrictBoolean, Text
+from infoshare_workflow.schemas.fields import BoundedAwareDateTime, BoundedDate, Email, StrictBoolean, Text
+from infoshare_workflow.vocabulary import CATEGORIES, EVENT_TYPES, ROLES, THRESHOLDS, URGENCIES
 
 ID = validate.Length(min=1, max=64)
 NAME = validate.Length(min=1, max=200)

@@ -13,8 +13,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..vocabulary import RECIPIENT_KINDS
-from .fields import Email, StrictBoolean, TrimmedText
+from infoshare_workflow.schemas.fields import Email, StrictBoolean, TrimmedText
+from infoshare_workflow.vocabulary import RECIPIENT_KINDS
 
 NAME_LENGTH = validate.Length(min=1, max=200)
 EMAIL_LENGTH = validate.Length(max=320)

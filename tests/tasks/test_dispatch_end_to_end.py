@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from infoshare_workflow.models import Step
-from infoshare_workflow.policy import load_policy
+from infoshare_workflow.settings.policy import load_policy
+from infoshare_workflow.storage.models import Step
 
 from .. import factories
 from ..conftest import REDIS_URL, WorkerProcess, wait_for

@@ -8,7 +8,7 @@ import time
 
 from sqlalchemy import func, select
 
-from infoshare_workflow.models import AuditEvent, Case, ReceivedEvent, RejectionTally, Staff
+from infoshare_workflow.storage.models import AuditEvent, Case, ReceivedEvent, RejectionTally, Staff
 
 from .. import factories
 from ..conftest import wait_for

@@ -12,14 +12,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from infoshare_workflow import audit
-from infoshare_workflow.models import Case, Disclosure, Email, Notice, OutboxMessage
+from infoshare_workflow.records import audit
+from infoshare_workflow.storage.models import Case, Disclosure, Email, Notice, OutboxMessage
 
 from .. import factories
 from ..conftest import REDIS_URL, WorkerProcess, wait_for
 from ..smtp import silent_smtp_server
-from ..workflow import (DSL_EMAIL, MANAGER_EMAIL, LINK, code_in, consent_given, set_up_school, share_form, submit,
-                        text_of)
+from ..workflow import (
+    DSL_EMAIL,
+    LINK,
+    MANAGER_EMAIL,
+    code_in,
+    consent_given,
+    set_up_school,
+    share_form,
+    submit,
+    text_of,
+)
 
 PERSONAL = (factories.PUPIL_GIVEN, factories.PUPIL_FAMILY, factories.PUPIL_DOB, factories.CONTACT_NAME,
             factories.CONCERN_SUMMARY, factories.CONCERN_FACTS, factories.CONCERN_OPINION)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from infoshare_workflow.admin_tokens import digest
+from infoshare_workflow.access.admin_tokens import digest
 
 from .. import factories
 from ..parking import park, post_unapplied, spoil
@@ -28,7 +28,7 @@ def test_a_wrong_token_is_401(client, admin_token):
 def test_tokens_are_stored_only_as_a_hash(runtime, admin_token):
     from sqlalchemy import select
 
-    from infoshare_workflow.models import AdminToken
+    from infoshare_workflow.storage.models import AdminToken
 
     with runtime.transaction() as session:
         stored = session.scalars(select(AdminToken.token_hash)).all()
@@ -183,7 +183,7 @@ def test_the_openapi_document_lists_401_on_every_protected_operation_and_the_cur
 def test_each_read_of_a_case_is_audited_with_the_tokens_name(mis, api, runtime, admin_token):
     from sqlalchemy import select
 
-    from infoshare_workflow.models import AdminToken, AuditEvent
+    from infoshare_workflow.storage.models import AdminToken, AuditEvent
 
     case_id = open_cases(mis, 1)[0]
     api.get(f"/api/v1/cases/{case_id}")

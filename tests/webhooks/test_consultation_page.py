@@ -10,10 +10,12 @@ import logging
 import uuid
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from .. import factories
-from ..workflow import DSL_EMAIL, MANAGER_EMAIL, consent_given, drain, latest_to, link_in, set_up_school, submit
+from ..workflow import DSL_EMAIL, MANAGER_EMAIL, consent_given, drain, link_in, set_up_school, submit
 
 
 def manager_page(mis, runtime, app, settings, client, concern_id: str = "C-page", **overrides: Any) -> tuple[int, str]:

@@ -8,11 +8,23 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from infoshare_workflow.models import AuditEvent, Disclosure, utcnow
+from infoshare_workflow.storage.models import AuditEvent, Disclosure, utcnow
 
 from .. import factories
-from ..workflow import (DSL_EMAIL, MANAGER_EMAIL, code_in, consent_given, drain, latest_to, link_in, read_outbox,
-                        reveal, set_up_school, share_form, submit)
+from ..workflow import (
+    DSL_EMAIL,
+    MANAGER_EMAIL,
+    code_in,
+    consent_given,
+    drain,
+    latest_to,
+    link_in,
+    read_outbox,
+    reveal,
+    set_up_school,
+    share_form,
+    submit,
+)
 
 CSC = "csc@council.example"
 

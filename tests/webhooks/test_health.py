@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from infoshare_workflow.app import create_app
+from infoshare_workflow.service.app import create_app
 
 from .. import factories
 from ..parking import park, post_unapplied, spoil
@@ -68,7 +68,7 @@ def test_metrics_count_events_by_type_and_outcome_and_time_requests(client, mis)
 def test_metrics_show_outbox_work_pending_and_parked(mis, runtime, client):
     from sqlalchemy import update
 
-    from infoshare_workflow.models import OutboxMessage, utcnow
+    from infoshare_workflow.storage.models import OutboxMessage, utcnow
 
     mis.post(factories.staff_upserted("S-02", ["dsl"]))
     mis.post(factories.concern_raised())  # queues the DSL's email: one outbox row, not yet done

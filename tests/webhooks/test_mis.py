@@ -7,7 +7,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from infoshare_workflow.models import AuditEvent, Case, ChronologyEntry, ClosureDate, Concern, ReceivedEvent, Staff, Step
+from infoshare_workflow.storage.models import (
+    AuditEvent,
+    Case,
+    ChronologyEntry,
+    ClosureDate,
+    Concern,
+    ReceivedEvent,
+    Staff,
+    Step,
+)
 
 from .. import factories
 
@@ -22,8 +31,8 @@ def rejections(runtime: Any) -> list[str]:
     import json
     from datetime import timedelta
 
-    from infoshare_workflow.models import utcnow
-    from infoshare_workflow.rejections import flush_tallies
+    from infoshare_workflow.cases.rejections import flush_tallies
+    from infoshare_workflow.storage.models import utcnow
 
     flush_tallies(runtime.sessions, now=utcnow() + timedelta(minutes=1))
     with runtime.transaction() as session:
@@ -194,7 +203,7 @@ def test_an_update_for_an_unknown_concern_is_422_and_stores_nothing(mis, runtime
 def test_an_unreachable_database_is_503_with_retry_after(settings):
     from dataclasses import replace
 
-    from infoshare_workflow.app import create_app
+    from infoshare_workflow.service.app import create_app
     from tests.conftest import MisSender
 
     down = replace(settings, database_url="postgresql://root@127.0.0.1:1/nowhere")
@@ -253,7 +262,7 @@ def test_pupil_updated_replaces_the_contact_list(mis, runtime):
     mis.post(factories.concern_raised())
     new = factories.pupil(contacts=[{"name": "Carer One"}, {"name": "Carer Two", "parental_responsibility": True}])
     assert mis.post(factories.envelope("pupil.updated", {"pupil": new})).status_code == 202
-    from infoshare_workflow.models import Pupil
+    from infoshare_workflow.storage.models import Pupil
 
     with runtime.transaction() as session:
         contacts = session.scalars(select(Pupil)).one().contacts

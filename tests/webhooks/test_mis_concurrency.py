@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from infoshare_workflow.models import Case, Concern, ReceivedEvent
+from infoshare_workflow.storage.models import Case, Concern, ReceivedEvent
 
 from .. import factories
 from ..conftest import apply_accepted
@@ -74,7 +74,7 @@ def test_twenty_simultaneous_deliveries_of_one_concern_under_new_ids_make_one_ca
 
 
 def test_concurrent_concerns_for_different_pupils_all_open_and_the_audit_chain_holds(server_url, settings, runtime):
-    from infoshare_workflow import audit
+    from infoshare_workflow.records import audit
 
     items = []
     for n in range(THREADS):

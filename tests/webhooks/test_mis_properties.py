@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from infoshare_workflow.models import Base
+from infoshare_workflow.storage.models import Base
 
 from .. import factories
 
@@ -126,7 +128,7 @@ def body_of(event: dict[str, Any]) -> bytes:
 @SETTINGS
 @given(event=unicode_concerns())
 def test_any_unicode_or_nesting_is_refused_whole_or_becomes_a_case(mis, runtime, event):
-    from infoshare_workflow.models import Case
+    from infoshare_workflow.storage.models import Case
 
     before = row_counts(runtime)
     response = mis.post(body_of(event))

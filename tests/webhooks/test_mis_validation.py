@@ -11,7 +11,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from infoshare_workflow.models import Case, ReceivedEvent
+from infoshare_workflow.storage.models import Case, ReceivedEvent
 
 from .. import factories
 

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from infoshare_workflow.admin_tokens import create_token
 from sqlalchemy import func, select
 
-from infoshare_workflow.models import ReceivedEvent, Recipient
+from infoshare_workflow.access.admin_tokens import create_token
+from infoshare_workflow.storage.models import ReceivedEvent, Recipient
 
 from .. import factories
 from ..conftest import ROOT, apply_accepted

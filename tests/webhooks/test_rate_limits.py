@@ -14,10 +14,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from infoshare_workflow.app import create_app
-from infoshare_workflow.config import RateLimits
-from infoshare_workflow.models import AuditEvent, RejectionTally, utcnow
-from infoshare_workflow.rejections import flush_tallies
+from infoshare_workflow.cases.rejections import flush_tallies
+from infoshare_workflow.service.app import create_app
+from infoshare_workflow.settings.config import RateLimits
+from infoshare_workflow.storage.models import AuditEvent, RejectionTally, utcnow
 
 from .. import factories
 from ..conftest import REDIS_URL

@@ -7,10 +7,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from infoshare_workflow import audit
-from infoshare_workflow.models import AuditEvent, Disclosure, Recipient
+from infoshare_workflow.records import audit
+from infoshare_workflow.storage.models import AuditEvent, Disclosure, Recipient
 
-from ..infoshare_workflow.test_recipients import disclose_to
+from ..sharing.test_recipients import disclose_to
 
 MASH = {"name": "Northshire MASH", "kind": "childrens_social_care", "email": "mash@northshire.gov.example"}
 

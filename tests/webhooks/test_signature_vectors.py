@@ -37,7 +37,7 @@ def test_the_specification_example_is_refused_now_because_it_is_years_old():
 def test_the_receiver_accepts_the_specification_secret_and_body_signed_now(client, runtime, settings):
     from dataclasses import replace
 
-    from infoshare_workflow.app import create_app
+    from infoshare_workflow.service.app import create_app
 
     from ..factories import signed_headers
 

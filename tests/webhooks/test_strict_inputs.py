@@ -6,7 +6,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from infoshare_workflow.models import ReceivedEvent, Recipient, Staff
+from infoshare_workflow.storage.models import ReceivedEvent, Recipient, Staff
 
 from .. import factories
 

@@ -8,12 +8,22 @@ from datetime import timedelta
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select, update
 
-from infoshare_workflow.links import TASK_SALT
-from infoshare_workflow.models import Disclosure, TaskLink, utcnow
+from infoshare_workflow.access.links import TASK_SALT
+from infoshare_workflow.storage.models import Disclosure, TaskLink, utcnow
 
 from .. import factories
-from ..workflow import (DSL_EMAIL, MANAGER_EMAIL, consent_given, drain, latest_to, link_in, reveal, set_up_school,
-                        share_form, submit)
+from ..workflow import (
+    DSL_EMAIL,
+    MANAGER_EMAIL,
+    consent_given,
+    drain,
+    latest_to,
+    link_in,
+    reveal,
+    set_up_school,
+    share_form,
+    submit,
+)
 
 SCRIPT = "<script>alert('x')</script>"
 
@@ -80,7 +90,7 @@ def test_the_consent_link_cannot_answer_the_next_task(mis, runtime, app, setting
 
 
 def test_a_link_for_someone_no_longer_assigned_is_410(mis, runtime, app, settings, client):
-    from infoshare_workflow.models import Step
+    from infoshare_workflow.storage.models import Step
 
     path = consent_path(mis, runtime, app, settings)
     with runtime.transaction() as session:
@@ -195,7 +205,7 @@ def test_an_expired_disclosure_is_410(mis, runtime, app, settings, client):
 
 
 def test_the_disclosure_snapshot_hash_matches_its_content(mis, runtime, app, settings, client):
-    from infoshare_workflow.sharing import snapshot_hash
+    from infoshare_workflow.sharing.decision import snapshot_hash
 
     shared_disclosure(mis, runtime, app, settings, client, ["summary", "opinion"])
     with runtime.transaction() as session:

@@ -30,12 +30,20 @@ from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync
 from sqlalchemy import select  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from infoshare_workflow.models import DecisionRecord, Disclosure  # noqa: E402
+from infoshare_workflow.storage.models import DecisionRecord, Disclosure  # noqa: E402
 
 from .. import factories  # noqa: E402
 from ..conftest import ROOT  # noqa: E402
 from ..workflow import (  # noqa: E402
-    DSL_EMAIL, MANAGER_EMAIL, code_in, consent_given, drain, latest_to, link_in, set_up_school, submit,
+    DSL_EMAIL,
+    MANAGER_EMAIL,
+    code_in,
+    consent_given,
+    drain,
+    latest_to,
+    link_in,
+    set_up_school,
+    submit,
 )
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

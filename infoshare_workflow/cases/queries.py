@@ -1,0 +1,102 @@
+"""Reading cases for the admin API and CLI: pages newest first, overdue filters, one case."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from infoshare_workflow.cases.inbox import InboxEntry
+from infoshare_workflow.storage.models import Case, Concern, Disclosure, Step, utcnow
+
+
+def overdue_clause(now: datetime) -> Any:
+    return exists().where(Step.case_pk == Case.id, Step.status == "open", Step.due_at < now)
+
+
+def list_cases(
+    session: Session, *, status: str | None = None, overdue: bool | None = None,
+    limit: int = 50, before_id: int | None = None, now: datetime | None = None,
+) -> tuple[list[Case], int | None]:
+    """One page newest first, and the row id to continue before (None on the last page)."""
+    query = select(Case).options(selectinload(Case.concern)).order_by(Case.id.desc()).limit(limit + 1)
+    if status is not None:
+        query = query.where(Case.status == status)
+    if overdue is not None:
+        clause = overdue_clause(now or utcnow())
+        query = query.where(clause if overdue else ~clause)
+    if before_id is not None:
+        query = query.where(Case.id < before_id)
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more else None)
+
+
+def overdue_steps(session: Session, now: datetime | None = None) -> list[Step]:
+    """Open steps past due, oldest first (uses the index on steps.due_at)."""
+    return list(session.scalars(
+        select(Step).options(selectinload(Step.case))
+        .where(Step.status == "open", Step.due_at < (now or utcnow())).order_by(Step.due_at)
+    ))
+
+
+def overdue_counts(session: Session, now: datetime | None = None) -> dict[str, int]:
+    rows = session.execute(select(Step.kind, func.count()).where(Step.status == "open", Step.due_at < (now or utcnow()))
+                           .group_by(Step.kind))
+    return {kind: count for kind, count in rows}
+
+
+def get_case(session: Session, case_id: str) -> Case | None:
+    return session.scalars(
+        select(Case)
+        .options(selectinload(Case.concern).selectinload(Concern.pupil), selectinload(Case.steps),
+                 selectinload(Case.decisions), selectinload(Case.disclosures), selectinload(Case.notices))
+        .where(Case.case_id == case_id)
+    ).first()
+
+
+def disclosure_view(disclosure: Disclosure) -> dict[str, Any]:
+    return {"id": disclosure.id, "recipient_id": disclosure.recipient_id, "recipient": disclosure.recipient.name,
+            "items": disclosure.items, "snapshot_hash": disclosure.snapshot_hash, "created_at": disclosure.created_at,
+            "expires_at": disclosure.expires_at, "accessed_at": disclosure.accessed_at,
+            "revoked_at": disclosure.revoked_at, "revoked_by": disclosure.revoked_by}
+
+
+def received_view(entry: InboxEntry) -> dict[str, Any]:
+    """A case whose concern is accepted but not applied (yet, or ever: `parked`), for CaseSchema.
+
+    The 202 gave the MIS this case reference, so it is never a 404; what the concern says
+    stays in the encrypted inbox until it is applied, and only the failure's class is shown.
+    """
+    return {
+        "case_id": entry.case_id, "concern": {"concern_id": entry.concern_id}, "status": "received",
+        "received_at": entry.received_at, "parked": entry.parked, "parked_reason": entry.last_error if entry.parked
+        else None, "apply_attempts": entry.attempts, "outcome": None, "urgency": None, "threshold": None,
+        "opened_at": None, "closed_at": None, "retention_category": None, "review_on": None, "legal_hold": False,
+        "steps": [], "decisions": {"consent": [], "consultation": [], "share": []}, "disclosures": [], "notices": [],
+    }
+
+
+def case_view(case: Case, received_at: datetime | None = None) -> dict[str, Any]:
+    """The case with its decisions grouped by kind, ready for CaseSchema."""
+    decisions: dict[str, list[Any]] = defaultdict(list)
+    for record in case.decisions:
+        # The DSL's answer to a manager's question belongs to the consultation exchange.
+        decisions["consultation" if record.kind == "information" else record.kind].append(record)
+    return {
+        "case_id": case.case_id, "concern": case.concern, "status": case.status, "outcome": case.outcome,
+        "received_at": received_at, "parked": False, "parked_reason": None, "apply_attempts": None,
+        "urgency": case.urgency, "threshold": case.threshold, "opened_at": case.opened_at,
+        "closed_at": case.closed_at, "retention_category": case.retention_category,
+        "review_on": case.review_on, "legal_hold": case.legal_hold, "steps": case.steps,
+        "decisions": {k: decisions.get(k, []) for k in ("consent", "consultation", "share")},
+        "disclosures": [disclosure_view(d) for d in case.disclosures],
+        "notices": [
+            {"id": n.id, "kind": n.kind, "status": n.status, "reconsider_on": n.reconsider_on,
+             "created_at": n.created_at, "sent_at": n.sent_at} for n in case.notices
+        ],
+    }

@@ -1,0 +1,60 @@
+"""Emails as rows: queued with the change that causes them, claimed, sent exactly once.
+
+No personal data in any email (DOMAIN.md, INTERFACES.md §2): the row's context holds the
+step, the case reference, the due time and the link id, nothing about the pupil or the
+concern. Sending claims the row with a lease first, so a re-delivered task cannot send a
+second copy while the first attempt may still be running, and a killed worker's email is
+taken over later.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+
+from infoshare_workflow.storage.models import Email, utcnow
+from infoshare_workflow.storage.outbox import enqueue
+
+SEND_TASK = "infoshare.mail.send"
+
+
+def queue_email(session: Session, *, template: str, to_address: str, to_label: str, case_id: str | None,
+                context: dict[str, Any]) -> Email:
+    """Write the email and its outbox row into the caller's transaction."""
+    email = Email(id=str(uuid.uuid4()), template=template, to_address=to_address, to_label=to_label,
+                  case_id=case_id, context=context, status="queued")
+    session.add(email)
+    enqueue(session, SEND_TASK, email_id=email.id)
+    return email
+
+
+def claim(session: Session, email_id: str, lease: timedelta) -> Email | None:
+    """Take the email for sending, unless it is sent or another attempt holds a live claim."""
+    now = utcnow()
+    result = session.execute(
+        update(Email)
+        .where(Email.id == email_id, Email.status != "sent",
+               or_(Email.claimed_until.is_(None), Email.claimed_until < now))
+        .values(status="sending", claimed_until=now + lease, attempts=Email.attempts + 1)
+    )
+    return session.get(Email, email_id) if result.rowcount == 1 else None
+
+
+def is_sent(session: Session, email_id: str) -> bool:
+    found = session.get(Email, email_id)
+    return found is not None and found.status == "sent"
+
+
+def mark_sent(session: Session, email_id: str) -> None:
+    session.execute(update(Email).where(Email.id == email_id).values(status="sent", sent_at=utcnow(),
+                                                                      claimed_until=None))
+
+
+def release(session: Session, email_id: str) -> None:
+    """Give the claim back after a failed attempt, so the retry can take it at once."""
+    session.execute(update(Email).where(Email.id == email_id, Email.status == "sending")
+                    .values(status="queued", claimed_until=None))

@@ -1,0 +1,217 @@
+"""Settings read from the environment (INTERFACES.md §5), shared by the web app and worker.
+
+Why one loader: the app, the worker and the CLI must agree on the database, the keys and
+the queue, and each must stop at start-up with one clear line when a required setting is
+missing, rather than fail later on a child's record ("share securely", golden rule 6).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cryptography.fernet import Fernet
+
+from infoshare_workflow.settings.policy import Policy, PolicyError, load_policy
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE_URL = "sqlite:///infoshare.db"
+EMBEDDED_BROKER_URL = "memory://"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # inside the package, so the wheel has them
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message is the one line to show."""
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-client limits ("50 per second", "20/minute;100/hour"), None = no limit.
+
+    Golden rule 6 ("shared securely"): whoever can reach the webhook, a task page, a
+    disclosure page or the admin API can knock as often as they like; these keep guessing
+    and noise cheap and slow. `failures` counts, per client and door, only the answers that
+    say "not you" (400, 401, 404, 413, 415): a client that keeps failing is told to wait.
+    """
+
+    storage_url: str = "memory://"
+    webhook: str | None = "50 per second"
+    pages: str | None = "60 per minute"
+    api: str | None = "300 per minute"
+    failures: str | None = "20 per minute"
+    proxy_hops: int = 0
+
+    @classmethod
+    def off(cls) -> RateLimits:
+        return cls(webhook=None, pages=None, api=None, failures=None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    broker_url: str
+    mis_webhook_secret: str
+    secret_key: str
+    encryption_keys: tuple[str, ...]
+    base_url: str = "http://localhost:5000"
+    smtp_url: str | None = None
+    mail_from: str = "safeguarding@localhost"
+    timezone: str = "Europe/London"
+    queue: str = "infoshare"
+    policy_file: str | None = None
+    dispatch_interval: int = 60
+    embedded: bool = field(default=False)
+    outbox_dir: str = "outbox"
+    outbox_lease_seconds: int = 120
+    school_name: str = "the school"
+    policy: Policy = field(default_factory=Policy)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url.startswith("memory://")
+
+
+def _secrets_file(database_url: str) -> Path:
+    """The generated secrets live beside the embedded SQLite file, never in the repo."""
+    db_path = Path(database_url.removeprefix("sqlite:///"))
+    return db_path.with_name(db_path.name + ".secrets.json")
+
+
+def _embedded_secrets(database_url: str) -> dict[str, str]:
+    path = _secrets_file(database_url)
+    if path.exists():
+        return json.loads(path.read_text())
+    generated = {
+        "INFOSHARE_MIS_WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "INFOSHARE_SECRET_KEY": secrets.token_urlsafe(32),
+        "INFOSHARE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+    path.write_text(json.dumps(generated, indent=2))
+    path.chmod(0o600)
+    log.warning("embedded mode: generated secrets and kept them in %s", path)
+    return generated
+
+
+def _validate_webhook_secret(value: str) -> None:
+    if not value.startswith("whsec_"):
+        raise ConfigError("INFOSHARE_MIS_WEBHOOK_SECRET must start with 'whsec_'")
+    try:
+        raw = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+    except ValueError as exc:
+        raise ConfigError("INFOSHARE_MIS_WEBHOOK_SECRET is not base64 after 'whsec_'") from exc
+    if len(raw) < 24:
+        raise ConfigError("INFOSHARE_MIS_WEBHOOK_SECRET must hold at least 24 bytes")
+
+
+def _validate_encryption_keys(keys: tuple[str, ...]) -> None:
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError as exc:
+            raise ConfigError(f"INFOSHARE_ENCRYPTION_KEYS key {position} is not a Fernet key") from exc
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting; raise ConfigError naming the first bad one."""
+    env = dict(os.environ if environ is None else environ)
+    database_url = env.get("INFOSHARE_DATABASE_URL") or EMBEDDED_DATABASE_URL
+    embedded = database_url == EMBEDDED_DATABASE_URL
+    if embedded:
+        for name, value in _embedded_secrets(database_url).items():
+            env.setdefault(name, value)
+
+    def required(name: str) -> str:
+        value = env.get(name, "").strip()
+        if not value:
+            raise ConfigError(f"{name} is required when INFOSHARE_DATABASE_URL is not the embedded default")
+        return value
+
+    webhook_secret = required("INFOSHARE_MIS_WEBHOOK_SECRET")
+    _validate_webhook_secret(webhook_secret)
+    keys = tuple(k.strip() for k in required("INFOSHARE_ENCRYPTION_KEYS").split(",") if k.strip())
+    _validate_encryption_keys(keys)
+    try:
+        interval = int(env.get("INFOSHARE_DISPATCH_INTERVAL", "60"))
+    except ValueError as exc:
+        raise ConfigError("INFOSHARE_DISPATCH_INTERVAL must be a whole number of seconds") from exc
+    if interval < 1:
+        raise ConfigError("INFOSHARE_DISPATCH_INTERVAL must be at least 1 second")
+    try:
+        lease = int(env.get("INFOSHARE_OUTBOX_LEASE", "120"))
+    except ValueError as exc:
+        raise ConfigError("INFOSHARE_OUTBOX_LEASE must be a whole number of seconds") from exc
+    timezone = env.get("INFOSHARE_TIMEZONE") or "Europe/London"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"INFOSHARE_TIMEZONE {timezone!r} is not a known time zone") from exc
+    return Settings(
+        database_url=database_url,
+        broker_url=env.get("INFOSHARE_BROKER_URL") or EMBEDDED_BROKER_URL,
+        mis_webhook_secret=webhook_secret,
+        secret_key=required("INFOSHARE_SECRET_KEY"),
+        encryption_keys=keys,
+        base_url=(env.get("INFOSHARE_BASE_URL") or "http://localhost:5000").rstrip("/"),
+        smtp_url=env.get("INFOSHARE_SMTP_URL") or None,
+        mail_from=env.get("INFOSHARE_MAIL_FROM") or "safeguarding@localhost",
+        timezone=timezone,
+        queue=env.get("INFOSHARE_QUEUE") or "infoshare",
+        policy_file=env.get("INFOSHARE_POLICY_FILE") or None,
+        dispatch_interval=interval,
+        embedded=embedded,
+        outbox_dir=env.get("INFOSHARE_OUTBOX_DIR") or _default_outbox(database_url),
+        outbox_lease_seconds=max(lease, 5),
+        school_name=env.get("INFOSHARE_SCHOOL_NAME") or "the school",
+        policy=_policy(env.get("INFOSHARE_POLICY_FILE") or None),
+        rate_limits=_rate_limits(env, env.get("INFOSHARE_BROKER_URL") or EMBEDDED_BROKER_URL),
+    )
+
+
+def _rate_limits(env: Mapping[str, str], broker_url: str) -> RateLimits:
+    """INFOSHARE_RATE_LIMIT_* ("off" for none); counted in the broker's Redis unless told otherwise."""
+    from limits import parse_many
+
+    defaults = RateLimits()
+    chosen: dict[str, str | None] = {}
+    for door in ("webhook", "pages", "api", "failures"):
+        name = f"INFOSHARE_RATE_LIMIT_{door.upper()}"
+        value = (env.get(name) or "").strip() or getattr(defaults, door)
+        if value.lower() == "off":
+            chosen[door] = None
+            continue
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {value!r} is not a rate such as \"50 per second\" or \"off\"") from exc
+        chosen[door] = value
+    storage = env.get("INFOSHARE_RATE_LIMIT_STORAGE_URL") or (
+        broker_url if broker_url.startswith(("redis://", "rediss://")) else "memory://")
+    try:
+        hops = int(env.get("INFOSHARE_PROXY_HOPS", "0"))
+    except ValueError as exc:
+        raise ConfigError("INFOSHARE_PROXY_HOPS must be a whole number of proxies in front of the app") from exc
+    return RateLimits(storage_url=storage, proxy_hops=max(hops, 0), **chosen)
+
+
+def _policy(path: str | None) -> Policy:
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        lines = [f"INFOSHARE_POLICY_FILE: {line}" if not line.startswith("INFOSHARE_") else line for line in exc.errors]
+        raise ConfigError("\n".join(lines)) from exc
+
+
+def _default_outbox(database_url: str) -> str:
+    """Beside the SQLite file on the embedded defaults; ./outbox otherwise."""
+    if database_url.startswith("sqlite:///"):
+        return str(Path(database_url.removeprefix("sqlite:///")).with_name("outbox"))
+    return "outbox"

@@ -1,0 +1,88 @@
+"""The transactional outbox: work written with the change that needs it, published after.
+
+RELIABILITY.md "enqueue before commit" and "whole worker kill -9": a row is written in the
+same transaction as the decision; a relay publishes it after commit with the row id as the
+Celery task id, and publishes it again if it is not done within a lease. Consumers are
+idempotent, so a second delivery does nothing twice. A row that keeps failing is parked
+after MAX_ATTEMPTS and shown, never retried for ever.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from infoshare_workflow.storage.db import defer, take_deferred
+from infoshare_workflow.storage.models import OutboxMessage, utcnow
+
+MAX_ATTEMPTS = 10
+PENDING_KEY = "outbox_pending"
+
+
+def enqueue(session: Session, task: str, **kwargs: Any) -> str:
+    """Add work to the caller's transaction; it is published only if that commits."""
+    # Published right after commit; if that publish is lost, the relay sends it after the lease.
+    message = OutboxMessage(id=str(uuid.uuid4()), task=task, kwargs=kwargs, published_at=utcnow(), attempts=1)
+    session.add(message)
+    defer(session, PENDING_KEY, (message.id, task, kwargs))
+    return message.id
+
+
+def committed_messages(session: Session) -> list[tuple[str, str, dict[str, Any]]]:
+    """The messages the transaction that just committed enqueued, to publish now."""
+    return take_deferred(session, PENDING_KEY)
+
+
+def claim_due(session: Session, lease: timedelta, now: datetime | None = None, limit: int = 100) -> list[OutboxMessage]:
+    """Rows never published, or published longer than `lease` ago and still not done."""
+    now = now or utcnow()
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.done_at.is_(None), OutboxMessage.parked_at.is_(None))
+        .where(or_(OutboxMessage.published_at.is_(None), OutboxMessage.published_at < now - lease))
+        .order_by(OutboxMessage.created_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.attempts += 1
+        row.published_at = now
+        if row.attempts > MAX_ATTEMPTS:
+            row.parked_at = now
+            row.last_error = (row.last_error or "") + " | parked after too many attempts"
+    session.flush()
+    return [r for r in rows if r.parked_at is None]
+
+
+def backlog(session: Session) -> dict[str, int]:
+    """Work not done yet, and work parked after MAX_ATTEMPTS (shown in /metrics)."""
+    not_done = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.done_at.is_(None))
+    return {"pending": session.scalar(not_done.where(OutboxMessage.parked_at.is_(None))) or 0,
+            "parked": session.scalar(not_done.where(OutboxMessage.parked_at.is_not(None))) or 0}
+
+
+def mark_done(session: Session, message_id: str | None) -> None:
+    if message_id:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(done_at=utcnow()))
+
+
+def record_error(session: Session, message_id: str | None, error: str) -> None:
+    if message_id:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(last_error=error[:500]))
+
+
+def relay(session_factory: Callable[[], Any], publish: Callable[[str, str, dict[str, Any]], None],
+          lease: timedelta) -> int:
+    """One relay pass: claim due rows in a committed transaction, then publish each."""
+    with session_factory() as session, session.begin():
+        due = [(m.id, m.task, dict(m.kwargs)) for m in claim_due(session, lease)]
+    for message_id, task, kwargs in due:
+        publish(message_id, task, kwargs)
+    return len(due)

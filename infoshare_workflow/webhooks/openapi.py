@@ -1,0 +1,182 @@
+"""The OpenAPI 3.1 document for the webhook and the admin API, generated from the schemas.
+
+It is the contract integrators build against, and it is checked: schemathesis runs every
+check it has against the running app from this document (tests/webhooks/test_openapi_contract.py),
+so what it says about fields, statuses and headers is what the app does.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from infoshare_workflow import __version__
+from infoshare_workflow.schemas import api, mis_events, recipients
+
+SECURED = [{"bearer": []}]
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
+                               "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+
+
+def _json(schema: str, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _throttled() -> dict[str, Any]:
+    return {"429": _json("Error", "too many requests from this address (per-client rate limit)", RETRY_AFTER)}
+
+
+def _admin(summary: str, responses: dict[str, Any], **operation: Any) -> dict[str, Any]:
+    """An admin API operation: bearer token required, so 401 and 429 are possible answers too."""
+    return {"summary": summary, "security": SECURED, **operation, "responses": {
+        **responses, "401": _json("Error", "no token, or not a valid one"), **_throttled()}}
+
+
+def _path(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"in": "path", "name": name, "required": True, "description": description, "schema": schema}
+
+
+CASE_ID = _path("case_id", "The case reference (`IS-` and ten characters), as the 202 gave it.",
+                {"type": "string", "maxLength": 32})
+ROW_ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+RECIPIENT_ID = _path("id", "The directory entry's id.", ROW_ID)
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    spec = APISpec(
+        title="infoshare-workflow", version=__version__, openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "MIS webhook receiver and admin API for the safeguarding information-sharing workflow."},
+    )
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    _components(spec)
+    _webhook(spec)
+    _cases(spec)
+    _recipients(spec)
+    return spec.to_dict()
+
+
+def _components(spec: APISpec) -> None:
+    for name, schema in mis_events.DATA_SCHEMAS.items():
+        spec.components.schema(name.replace(".", "_"), schema=schema)
+        spec.components.schema(_event_name(name), {
+            "type": "object", "additionalProperties": False, "required": ["type", "timestamp", "data"],
+            "properties": {
+                "type": {"const": name},
+                "timestamp": {"type": "string", "format": "date-time",
+                              "description": "When the MIS made the event; newer events about a pupil or a member "
+                                             "of staff win over older ones. At most five minutes ahead of now."},
+                "data": {"$ref": f"#/components/schemas/{name.replace('.', '_')}"},
+            },
+        })
+    spec.components.schema("EventEnvelope", schema=mis_events.EventEnvelopeSchema)
+    for schema in (api.CaseSchema, api.CasePageSchema, api.AuditEventSchema, api.AuditListSchema,
+                   api.AuditVerificationSchema, api.ErrorSchema, api.IngestSchema):
+        spec.components.schema(schema.__name__.removesuffix("Schema"), schema=schema)
+    for schema in (recipients.RecipientSchema, recipients.RecipientListSchema, recipients.RecipientCreateSchema):
+        spec.components.schema(schema.__name__.removesuffix("Schema"), schema=schema)
+    spec.components.schema("RecipientPatch", {"minProperties": 1}, schema=recipients.RecipientPatchSchema)
+
+
+def _event_name(event_type: str) -> str:
+    return "".join(part.capitalize() for part in event_type.replace(".", "_").split("_")) + "Event"
+
+
+def _webhook(spec: APISpec) -> None:
+    signed = [
+        {"in": "header", "name": "webhook-id", "required": True, "description": "Unique per message: the idempotency key.",
+         "schema": {"type": "string", "minLength": 1, "maxLength": 255}},
+        {"in": "header", "name": "webhook-timestamp", "required": True,
+         "description": "Unix seconds; within five minutes of the receiver's clock.",
+         "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
+        {"in": "header", "name": "webhook-signature", "required": True,
+         "description": "Space-separated `v1,<base64 HMAC-SHA256>` over `{id}.{timestamp}.{body}` (Standard Webhooks).",
+         "schema": {"type": "string", "minLength": 1}},
+    ]
+    events = [{"$ref": f"#/components/schemas/{_event_name(name)}"} for name in mis_events.DATA_SCHEMAS]
+    spec.path(path="/webhooks/mis", operations={"post": {
+        "summary": "Receive one signed MIS event (Standard Webhooks)",
+        "description": "Accepted events are durable before the 202. Some rules cannot be written as JSON Schema "
+                       "(dates relative to now, an update to a concern never raised, a repeated key): an event "
+                       "that breaks one is a 422 (400 for JSON) naming the field, like any other invalid event.",
+        "parameters": signed,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": events}}}},
+        "responses": {
+            "202": _json("Ingest", "accepted (new); `case_id` names the case a concern opens"),
+            "200": _json("Ingest", "a duplicate: the same webhook-id, or a concern_id already received"),
+            "400": _json("Error", "not UTF-8 JSON, not an object, a repeated key, or nested too deep"),
+            "401": _json("Error", "signature missing or wrong, or timestamp out of tolerance"),
+            "413": _json("Error", "body over 256 KiB"), "415": _json("Error", "not application/json"),
+            "422": _json("Error", "field errors (by field), an unknown type, or an unknown concern"),
+            **_throttled(),
+            "503": _json("Error", "the database is unreachable: nothing was stored, send it again", RETRY_AFTER),
+        },
+    }})
+
+
+def _cases(spec: APISpec) -> None:
+    spec.path(path="/api/v1/cases", operations={"get": _admin(
+        "A page of cases, newest first",
+        {"200": {**_json("CasePage", "a page"), "links": {"TheFirstCase": {
+            "operationId": "getCase", "parameters": {"case_id": "$response.body#/items/0/case_id"}}}},
+         "422": _json("Error", "a bad query argument, by field")},
+        parameters=[{"in": "query", "schema": api.CaseQuerySchema}],
+    )})
+    spec.path(path="/api/v1/cases/{case_id}", operations={"get": _admin(
+        "One case (a concern accepted but not yet applied reads as `received`; its read is audited)",
+        {"200": _json("Case", "the case"), "404": _json("Error", "no such case")},
+        operationId="getCase", parameters=[CASE_ID],
+    )})
+    spec.path(path="/api/v1/cases/{case_id}/audit", operations={"get": _admin(
+        "The case's audit events in order (the read is audited)",
+        {"200": _json("AuditList", "events"), "404": _json("Error", "no such case")}, parameters=[CASE_ID],
+    )})
+    spec.path(path="/api/v1/cases/{case_id}/disclosures/{disclosure_id}/revoke", operations={"post": _admin(
+        "Revoke a disclosure: its link opens nothing more (repeating it is harmless)",
+        {"200": _json("Disclosure", "the disclosure, revoked"), "404": _json("Error", "no such disclosure in the case")},
+        parameters=[CASE_ID, _path("disclosure_id", "The disclosure's id (in the case's `disclosures`).", ROW_ID)],
+    )})
+    spec.path(path="/api/v1/audit/verify", operations={"get": _admin(
+        "Recompute the audit hash chain", {"200": _json("AuditVerification", "the result")},
+    )})
+
+
+def _recipients(spec: APISpec) -> None:
+    body = {"required": True, "content": {"application/json": {"schema": "RecipientCreate"}}}
+    bad_body = {"400": _json("Error", "not a JSON object, or a repeated key"),
+                "415": _json("Error", "not application/json"), "422": _json("Error", "errors by field")}
+    spec.path(path="/api/v1/recipients", operations={
+        "get": _admin("The recipient directory a share chooses from, active and inactive",
+                      {"200": _json("RecipientList", "every entry, by name")}),
+        "post": _admin("Add an agency to the directory", {"201": _json("Recipient", "the new entry"), **bad_body},
+                       requestBody=body),
+    })
+    spec.path(path="/api/v1/recipients/{id}", operations={
+        "patch": _admin(
+            "Change any of name, kind, email, active (false deactivates)",
+            {"200": _json("Recipient", "the entry as changed"), "404": _json("Error", "no such recipient"),
+             "409": _json("Error", "the entry is deactivated: reactivate it first"), **bad_body},
+            parameters=[RECIPIENT_ID],
+            requestBody={"required": True, "content": {"application/json": {"schema": "RecipientPatch"}}},
+        ),
+        "delete": _admin(
+            "Deactivate an entry (it is never deleted: disclosures keep pointing at it)",
+            {"204": {"description": "deactivated"}, "404": _json("Error", "no such recipient")},
+            description="Sets `active` to false, so a share can no longer choose it, and revokes its live "
+                        "disclosures; the record of who received what is kept (golden rule 7). Repeating it is "
+                        "harmless.",
+            parameters=[RECIPIENT_ID],
+        ),
+    })
+    spec.path(path="/api/v1/recipients/{id}/reactivate", operations={"post": _admin(
+        "Bring a deactivated entry back onto the share list (repeating it is harmless)",
+        {"200": _json("Recipient", "the entry, active"), "404": _json("Error", "no such recipient")},
+        parameters=[RECIPIENT_ID],
+    )})

@@ -1,1 +1,0 @@
-"""Celery tasks: thin adapters that load, call one domain function and commit."""

@@ -1,0 +1,62 @@
+"""Settings: embedded defaults need nothing; production stops on one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from cryptography.fernet import Fernet
+
+from infoshare_workflow.settings.config import ConfigError, load_settings
+
+PROD = {
+    "INFOSHARE_DATABASE_URL": "postgresql://root@127.0.0.1/test",
+    "INFOSHARE_MIS_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "INFOSHARE_SECRET_KEY": "not-a-real-secret",
+    "INFOSHARE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+}
+
+
+def test_the_embedded_defaults_generate_and_keep_secrets_beside_the_database(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = load_settings({})
+    second = load_settings({})
+    assert first.embedded and first.broker_url == "memory://"
+    assert first.secret_key == second.secret_key and first.encryption_keys == second.encryption_keys
+    secrets_file = tmp_path / "infoshare.db.secrets.json"
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("missing", ["INFOSHARE_MIS_WEBHOOK_SECRET", "INFOSHARE_SECRET_KEY", "INFOSHARE_ENCRYPTION_KEYS"])
+def test_production_without_a_required_setting_names_it(missing):
+    env = {k: v for k, v in PROD.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        load_settings(env)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("INFOSHARE_MIS_WEBHOOK_SECRET", "not-prefixed"),
+    ("INFOSHARE_MIS_WEBHOOK_SECRET", "whsec_c2hvcnQ="),
+    ("INFOSHARE_ENCRYPTION_KEYS", "not-a-fernet-key"),
+    ("INFOSHARE_DISPATCH_INTERVAL", "soon"),
+    ("INFOSHARE_TIMEZONE", "Mars/Olympus"),
+])
+def test_malformed_settings_are_refused_by_name(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_settings({**PROD, name: value})
+
+
+def test_several_encryption_keys_are_read_newest_first():
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings = load_settings({**PROD, "INFOSHARE_ENCRYPTION_KEYS": f"{new}, {old}"})
+    assert settings.encryption_keys == (new, old)
+
+
+def test_the_worker_stops_with_one_line_naming_the_missing_setting():
+    env = {k: v for k, v in PROD.items() if k != "INFOSHARE_SECRET_KEY"}
+    result = subprocess.run([sys.executable, "-c", "import infoshare_workflow.worker"], env={"PATH": "/usr/bin", **env},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "infoshare: INFOSHARE_SECRET_KEY is required when INFOSHARE_DATABASE_URL is not the embedded default"]
