@@ -3,10 +3,20 @@
 # One image for every infoshare process: web (gunicorn), worker and beat (Celery) and the
 # one-shot `infoshare db upgrade`. docker-compose.yml chooses the command per service.
 #
-# The source tree is copied to /app and installed in editable mode on purpose:
-# infoshare_workflow/app.py finds the Jinja templates at the parent of the package
-# directory (/app/templates). A plain `pip install .` would put the package in
-# site-packages, where that path does not exist.
+# Two stages: the first builds the wheel from the source tree; the second installs that
+# wheel (templates, static files and migrations are inside it) into a clean image, so the
+# image runs exactly what a school platform installing the wheel would run. No source tree,
+# no editable install.
+
+FROM python:3.11-slim AS wheel
+
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+RUN pip install build==1.6.1
+COPY pyproject.toml README.md LICENSE ./
+COPY infoshare_workflow ./infoshare_workflow
+RUN python -m build --wheel --outdir /dist
+
 
 FROM python:3.11-slim
 
@@ -23,27 +33,26 @@ RUN groupadd --system --gid 10001 infoshare \
         --create-home --shell /usr/sbin/nologin infoshare \
  && install -d -o infoshare -g infoshare -m 0750 /var/lib/infoshare/beat
 
-WORKDIR /app
-
-# Dependencies first, from pyproject.toml alone, so a code change does not reinstall them.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+# Dependencies first, from pyproject.toml alone (every one pinned there), so a code change
+# does not reinstall them.
+COPY pyproject.toml /tmp/pyproject.toml
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/tmp/pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
  && pip install -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+ && rm /tmp/requirements.txt /tmp/pyproject.toml
 
-# Then the project itself (see .dockerignore for what stays out). /app stays owned by root:
-# the app user can read the code but not change it.
-COPY . .
-RUN mkdir -p templates \
- && pip install --no-deps -e . \
- && cd / && python -c "import pathlib, infoshare_workflow.app as a; assert a.TEMPLATES == pathlib.Path('/app/templates'), a.TEMPLATES"
+# Then the product itself, from the wheel the first stage built.
+COPY --from=wheel /dist/ /tmp/dist/
+RUN pip install --no-deps /tmp/dist/*.whl \
+ && rm -r /tmp/dist \
+ && cd / && python -c "import infoshare_workflow.service.app as a; assert (a.TEMPLATES / 'pages' / 'base.html').is_file()"
 
 USER infoshare
+WORKDIR /var/lib/infoshare
 
 EXPOSE 5000
 
 # Nothing runs without settings; docker-compose.yml gives each service its command.
 CMD ["gunicorn", "--bind", "0.0.0.0:5000", "--workers", "4", "--worker-class", "gthread", "--threads", "4", \
-     "--access-logfile", "-", "--logger-class", "infoshare_workflow.log_redaction.GunicornLogger", \
+     "--access-logfile", "-", "--logger-class", "infoshare_workflow.monitoring.log_redaction.GunicornLogger", \
      "infoshare_workflow.wsgi:app"]
