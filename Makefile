@@ -12,11 +12,12 @@ $(VENV)/.installed: pyproject.toml
 .PHONY: install serve demo test bench
 install: $(VENV)/.installed
 
+# `make demo PORT=5077` (or `make serve PORT=5077`) listens on another port.
 demo: $(VENV)/.installed
-	$(VENV)/bin/infoshare demo
+	$(VENV)/bin/infoshare demo $(if $(PORT),--port $(PORT))
 
 serve: $(VENV)/.installed
-	$(VENV)/bin/infoshare serve
+	$(VENV)/bin/infoshare serve $(if $(PORT),--port $(PORT))
 
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -63,6 +63,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         mis_webhook_secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
         secret_key=secrets.token_urlsafe(32),
         encryption_keys=(Fernet.generate_key().decode(),),
+        school_name="Northfield Test School",
         rate_limits=RateLimits.off(),  # tests of the limits switch them on (tests/webhooks/test_rate_limits.py)
     )
     return replace(settings, **overrides)
@@ -170,6 +171,7 @@ def worker_env(settings: Settings, queue: str, broker_url: str = REDIS_URL) -> d
         "INFOSHARE_MIS_WEBHOOK_SECRET": settings.mis_webhook_secret,
         "INFOSHARE_SECRET_KEY": settings.secret_key,
         "INFOSHARE_ENCRYPTION_KEYS": ",".join(settings.encryption_keys),
+        "INFOSHARE_SCHOOL_NAME": settings.school_name or "",
         "INFOSHARE_QUEUE": queue,
         "INFOSHARE_OUTBOX_DIR": settings.outbox_dir,
         "INFOSHARE_DISPATCH_INTERVAL": str(settings.dispatch_interval),
@@ -302,6 +304,17 @@ def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.2) -> An
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def answers(url: str) -> bool:
+    """Whether a server answers `url` at all (any status)."""
+    import requests
+
+    try:
+        requests.get(url, timeout=2)
+    except requests.ConnectionError:
+        return False
+    return True
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .conftest import REDIS_URL, ROOT, make_settings
+from .conftest import REDIS_URL, ROOT, answers, make_settings, wait_for
 from .smtp import free_port
 
 pytestmark = pytest.mark.slow
@@ -73,7 +73,8 @@ def test_serve_answers_pages_from_the_installed_package(installed, tmp_path):
     server = subprocess.Popen([str(installed / "infoshare"), "serve", "--port", str(port)], cwd=tmp_path,
                               env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        health = _wait_for(f"http://127.0.0.1:{port}/healthz")
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/healthz"), timeout=60)
+        health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         page = requests.get(f"http://127.0.0.1:{port}/tasks/not-a-token", timeout=10)
         css = requests.get(f"http://127.0.0.1:{port}/static/app.css", timeout=10)
     finally:
@@ -110,13 +111,3 @@ def test_the_worker_and_beat_start_from_the_installed_package(installed, tmp_pat
     assert "Sending due task mis-apply" in beat_log, beat_log[-3000:]
     assert "succeeded" in worker_log  # beat's task reached the worker and ran
 
-
-def _wait_for(url: str, seconds: float = 60) -> requests.Response:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            return requests.get(url, timeout=5)
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)

@@ -27,16 +27,19 @@ from typing import Any
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from infoshare_workflow.cases import inbox
 from infoshare_workflow.mail.rendering import Renderer
 from infoshare_workflow.records import audit
 from infoshare_workflow.service.app import create_app
 from infoshare_workflow.service.inprocess import InProcessWorker
 from infoshare_workflow.settings.config import Settings
+from infoshare_workflow.storage import outbox
 from infoshare_workflow.storage.migrate import upgrade
 from infoshare_workflow.storage.models import Email, Recipient
 from infoshare_workflow.storage.runtime import build_runtime
 from infoshare_workflow.vocabulary import PRINCIPLES
 
+SCHOOL = "Northfield Primary School (demo)"
 DSL, MANAGER = ("S-DSL", "Dana Lead", "dsl@school.example"), ("S-HEAD", "Morgan Head", "head@school.example")
 RECIPIENTS = [("Northshire Children's Social Care", "childrens_social_care", "mash@northshire.example"),
               ("Northshire Police Safeguarding Hub", "police", "hub@police.example")]
@@ -59,16 +62,26 @@ class Mailroom:
     echo: Callable[[str], None]
     sent: list[Sent] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
+    shown: int = 0
 
     def record(self, item: Sent) -> None:
+        """Called from the worker thread: kept until the main thread prints it, in order."""
         with self.changed:
             self.sent.append(item)
             self.changed.notify_all()
-        self.echo(f"  email to {item.to}: {item.subject}")
-        if item.link:
-            self.echo(f"    {item.link}")
-        if item.code:
-            self.echo(f"    one-time code {item.code}")
+
+    def flush(self, wait: float = 0) -> None:
+        """Print the emails sent since the last flush (waiting up to `wait` seconds for one)."""
+        with self.changed:
+            if wait and self.shown == len(self.sent):
+                self.changed.wait(wait)
+            new, self.shown = self.sent[self.shown:], len(self.sent)
+        for item in new:
+            self.echo(f"  email to {item.to}: {item.subject}")
+            if item.link:
+                self.echo(f"    {item.link}")
+            if item.code:
+                self.echo(f"    one-time code {item.code}")
 
     def wait_for(self, to: str, case_id: str, after: int, timeout: float = 60) -> tuple[Sent, int]:
         deadline = time.monotonic() + timeout
@@ -147,8 +160,8 @@ def _principles() -> dict[str, str]:
 
 
 def run_demo(settings: Settings, *, auto: bool, host: str, port: int, echo: Callable[[str], None]) -> int:
-    if settings.base_url == "http://localhost:5000":
-        settings = replace(settings, base_url=f"http://{host}:{port}")
+    """Serve, load the school, and walk (or wait for a person to walk) the cases; the exit code."""
+    settings = replace(settings, school_name=settings.school_name or SCHOOL)
     upgrade(build_runtime(settings).engine)
     app = create_app(settings)
     runtime, celery = app.extensions["infoshare"], app.extensions["infoshare.celery"]
@@ -169,20 +182,40 @@ def run_demo(settings: Settings, *, auto: bool, host: str, port: int, echo: Call
     server = make_server(host, port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     worker.start()
-    echo(f"infoshare demo: web app on {settings.base_url}, in-process worker running")
+    echo(f"infoshare demo: {settings.school_name}, web app on {settings.base_url}, in-process worker running")
     browser = Browser(settings.base_url)
+    settled = _settler(runtime, mailroom)
     try:
-        case_ids = _load_school(runtime, settings, browser, echo)
-        if not auto:
-            echo("\nOpen the links above in a browser to walk the cases. Press Ctrl-C to stop and see the audit trail.")
-            threading.Event().wait()
-        return _walk(case_ids, browser, mailroom, echo) if auto else 0
+        case_ids = _load_school(runtime, settings, browser, echo, settled)
+        if auto:
+            return _walk(case_ids, browser, mailroom, echo, settled)
+        echo("\nOpen the links above in a browser to walk the cases. Press Ctrl-C to stop and see the audit trail.")
+        while True:
+            mailroom.flush(wait=0.5)
     except KeyboardInterrupt:
         return 0
     finally:
+        mailroom.flush()
         _show_audit(runtime, echo)
         worker.stop()
         server.shutdown()
+
+
+def _settler(runtime: Any, mailroom: Mailroom) -> Callable[[], None]:
+    """Wait until the worker has applied every event and sent every email, then print them:
+    so each line of the demo is followed by the emails it caused, in order."""
+
+    def settle(timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with runtime.transaction() as session:
+                busy = inbox.backlog(session)["unapplied"] or outbox.backlog(session)["pending"]
+            if not busy:
+                break
+            time.sleep(0.05)
+        mailroom.flush()
+
+    return settle
 
 
 def _post(browser: Browser, settings: Settings, event: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +227,8 @@ def _post(browser: Browser, settings: Settings, event: dict[str, Any]) -> dict[s
     return json.loads(text)
 
 
-def _load_school(runtime: Any, settings: Settings, browser: Browser, echo: Callable[[str], None]) -> list[str]:
+def _load_school(runtime: Any, settings: Settings, browser: Browser, echo: Callable[[str], None],
+                 settled: Callable[[], None]) -> list[str]:
     now = datetime.now(timezone.utc).isoformat()
     for staff_id, name, email, role in (DSL + ("dsl",), MANAGER + ("manager",)):
         _post(browser, settings, {"type": "staff.upserted", "timestamp": now, "data": {
@@ -207,6 +241,7 @@ def _load_school(runtime: Any, settings: Settings, browser: Browser, echo: Calla
     for event in _concerns(uuid.uuid4().hex[:6].upper()):
         result = _post(browser, settings, event)
         echo(f"MIS: concern {event['data']['concern_id']} ({event['data']['urgency']}) -> case {result['case_id']}")
+        settled()
         case_ids.append(result["case_id"])
     return case_ids
 
@@ -216,7 +251,8 @@ def _recipient_ids(browser: Browser, path: str) -> list[str]:
     return re.findall(r'name="recipients" value="(\d+)"', page)
 
 
-def _walk(case_ids: list[str], browser: Browser, mailroom: Mailroom, echo: Callable[[str], None]) -> int:
+def _walk(case_ids: list[str], browser: Browser, mailroom: Mailroom, echo: Callable[[str], None],
+          settled: Callable[[], None]) -> int:
     dsl, head = DSL[2], MANAGER[2]
     first, second, third = case_ids
 
@@ -259,11 +295,14 @@ def _walk(case_ids: list[str], browser: Browser, mailroom: Mailroom, echo: Calla
         answered[key] = answered.get(key, 0) + 1
         browser.answer(path, form(path) if callable(form) else form)
         echo(f"auto: {what} ({case_id})")
+        settled()
     for case_id in (first, second):
         for name, _kind, address in RECIPIENTS:
             sent, seen = mailroom.wait_for(address, case_id, 0, timeout=30)
             path = urllib.parse.urlsplit(sent.link or "").path
             browser.request(path, {})  # "Email me a code"
+            echo(f"auto: {name} asked for a one-time code for {case_id}")
+            settled()
             code, _ = mailroom.wait_for(address, case_id, seen, timeout=30)
             status, _, _ = browser.request(path, {"code": code.code or ""})
             if status != 200:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from infoshare_workflow.access.links import DISCLOSURE_SALT, TASK_SALT, LinkSigner, one_time_code
-from infoshare_workflow.settings.config import TEMPLATES, Settings
+from infoshare_workflow.settings.config import TEMPLATES, Settings, school_names
 from infoshare_workflow.storage.models import Email, utcnow
 
 
@@ -34,7 +34,7 @@ class Renderer:
 
     def render(self, email: Email) -> EmailMessage:
         env = self.environment()
-        context = {**email.context, "case_id": email.case_id, "school_name": self.settings.school_name,
+        context = {**email.context, "case_id": email.case_id, **school_names(self.settings),
                    "link": self.link(email), "code": self.code(email)}
         message = EmailMessage()
         message["Subject"] = env.get_template(f"email/{email.template}.subject.txt").render(context).strip()

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from infoshare_workflow.monitoring import log_redaction
 from infoshare_workflow.monitoring.metrics import observe_request
 from infoshare_workflow.service.celery_app import create_celery
-from infoshare_workflow.settings.config import TEMPLATES, ConfigError, Settings, load_settings
+from infoshare_workflow.settings.config import TEMPLATES, ConfigError, Settings, load_settings, school_names
 from infoshare_workflow.storage.runtime import build_runtime
 
 
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.extensions["infoshare.limiter"] = rate_limits.install(app, settings)
     app.jinja_env.filters["local"] = _local_time_filter(settings.timezone)
+    app.context_processor(lambda: school_names(settings))
 
     @app.errorhandler(HTTPException)
     def _json_for_api(exc: HTTPException) -> Any:

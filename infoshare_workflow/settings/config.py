@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -71,7 +71,8 @@ class Settings:
     embedded: bool = field(default=False)
     outbox_dir: str = "outbox"
     outbox_lease_seconds: int = 120
-    school_name: str = "the school"
+    school_name: str | None = None  # None only on the embedded defaults: pages then say "your school"
+    base_url_given: bool = False
     policy: Policy = field(default_factory=Policy)
     rate_limits: RateLimits = field(default_factory=RateLimits)
 
@@ -123,7 +124,7 @@ def _validate_encryption_keys(keys: tuple[str, ...]) -> None:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; raise ConfigError naming the first bad one."""
     env = dict(os.environ if environ is None else environ)
-    database_url = env.get("INFOSHARE_DATABASE_URL") or EMBEDDED_DATABASE_URL
+    database_url = database_url_of(env)
     embedded = database_url == EMBEDDED_DATABASE_URL
     if embedded:
         for name, value in _embedded_secrets(database_url).items():
@@ -161,6 +162,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=required("INFOSHARE_SECRET_KEY"),
         encryption_keys=keys,
         base_url=(env.get("INFOSHARE_BASE_URL") or "http://localhost:5000").rstrip("/"),
+        base_url_given=bool(env.get("INFOSHARE_BASE_URL")),
         smtp_url=env.get("INFOSHARE_SMTP_URL") or None,
         mail_from=env.get("INFOSHARE_MAIL_FROM") or "safeguarding@localhost",
         timezone=timezone,
@@ -170,10 +172,40 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         embedded=embedded,
         outbox_dir=env.get("INFOSHARE_OUTBOX_DIR") or _default_outbox(database_url),
         outbox_lease_seconds=max(lease, 5),
-        school_name=env.get("INFOSHARE_SCHOOL_NAME") or "the school",
+        school_name=(env.get("INFOSHARE_SCHOOL_NAME") or "").strip() or (None if embedded else required(
+            "INFOSHARE_SCHOOL_NAME")),
         policy=_policy(env.get("INFOSHARE_POLICY_FILE") or None),
         rate_limits=_rate_limits(env, env.get("INFOSHARE_BROKER_URL") or EMBEDDED_BROKER_URL),
     )
+
+
+def school_names(settings: Settings) -> dict[str, str | None]:
+    """For templates: `school_name` (None when unset) for headers, `school` for sentences,
+    which says "your school" in plain words rather than a made-up name."""
+    return {"school_name": settings.school_name, "school": settings.school_name or "your school"}
+
+
+def database_url_of(environ: Mapping[str, str] | None = None) -> str:
+    """The database the settings name, read without loading (or generating) anything else."""
+    env = os.environ if environ is None else environ
+    return env.get("INFOSHARE_DATABASE_URL") or EMBEDDED_DATABASE_URL
+
+
+def embedded_files(database_url: str) -> list[Path]:
+    """What the embedded defaults create beside the SQLite file: the file, its journals, the secrets."""
+    db_path = Path(database_url.removeprefix("sqlite:///"))
+    return [db_path, *(db_path.with_name(db_path.name + s) for s in ("-wal", "-shm", "-journal")),
+            _secrets_file(database_url)]
+
+
+def served_at(settings: Settings, host: str, port: int) -> Settings:
+    """Settings whose emailed links name the address the app is served on, unless
+    INFOSHARE_BASE_URL says otherwise (a link to the wrong port is a dead link)."""
+    if settings.base_url_given:
+        return settings
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::", "::1", "localhost") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    return replace(settings, base_url=f"http://{shown}:{port}")
 
 
 def _rate_limits(env: Mapping[str, str], broker_url: str) -> RateLimits:

@@ -56,15 +56,14 @@ def _live(session: Session, token: str) -> tuple[Disclosure, str]:
 def _code_page(token: str, case_id: str, status: int = 200, *, sent: bool = True, errors: dict | None = None,
                spent: bool = False) -> Response:
     return page("pages/disclosure_code.html", status, token=token, case_id=case_id, sent=sent, spent=spent,
-                errors=errors or {}, minutes=MINUTES, tries=MAX_TRIES, school_name=runtime().settings.school_name)
+                errors=errors or {}, minutes=MINUTES, tries=MAX_TRIES)
 
 
 @bp.get("/disclosures/<token>")
 def landing(token: str) -> Response:
     with runtime().transaction() as session:
         disclosure, case_id = _live(session, token)
-        return page("pages/disclosure_landing.html", token=token, case_id=case_id, minutes=MINUTES,
-                    school_name=runtime().settings.school_name, recipient=disclosure.recipient)
+        return page("pages/disclosure_landing.html", token=token, case_id=case_id, minutes=MINUTES, recipient=disclosure.recipient)
 
 
 @bp.post("/disclosures/<token>")
@@ -85,7 +84,7 @@ def open_disclosure(token: str) -> Response:
         result = check_code(session, disclosure, code, runtime().settings.secret_key, case_id)
         if result.check is CodeCheck.RIGHT:
             reveal(session, disclosure)
-            return page("pages/disclosure.html", case_id=case_id, school_name=runtime().settings.school_name,
+            return page("pages/disclosure.html", case_id=case_id,
                         content=disclosure.content or {}, items=disclosure.items, recipient=disclosure.recipient,
                         snapshot_hash=disclosure.snapshot_hash, expires_at=disclosure.expires_at)
     if result.check is CodeCheck.WRONG and result.tries_left:

@@ -34,7 +34,7 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
 
 def gone(what: str) -> Response:
     """410: no case data, and who to contact."""
-    return page("pages/gone.html", 410, what=what, school_name=runtime().settings.school_name)
+    return page("pages/gone.html", 410, what=what)
 
 
 def unknown() -> Response:

@@ -64,7 +64,6 @@ def _render(session: Session, token: str, link: TaskLink, step: Step, case: Case
         values=values, errors=errors, csrf_token=signer().sign(link.id, CSRF_SALT), vocab=vocabulary,
         recipients=active_recipients(session) if step.kind == "share" else [],
         consent_outcome=consent_outcome(case), question=question if step.kind == "information" else None,
-        school_name=runtime().settings.school_name,
     )
 
 

@@ -28,3 +28,26 @@ def test_demo_auto_walks_every_case_to_its_end_and_exits_0(tmp_path: Path):
     for secret in ("Riley", "Jordan", "Casey", "2013-05-04", factories.PUPIL_GIVEN):
         assert secret not in out
     assert list((tmp_path / "outbox").glob("*.eml"))
+    assert "Northfield Primary School (demo)" in out and "the school" not in out
+
+
+def test_demo_lines_come_in_order_with_each_link_after_the_line_that_caused_it(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INFOSHARE_")}
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("infoshare")), "demo", "--auto", "--port", str(free_port())],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
+    )
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if " INFO " in line or "werkzeug" in line or "alembic" in line]
+    for index, line in enumerate(lines):
+        if line.startswith("MIS: concern"):
+            case_id = line.rsplit(" ", 1)[1]
+            assert lines[index + 1].startswith("  email to dsl@school.example") and case_id in lines[index + 1]
+            assert lines[index + 2].startswith("    http://localhost:")
+        if line.startswith("auto: consent given"):
+            assert lines[index + 1].startswith("  email to head@school.example: Manager consultation")
+    verbose = subprocess.run(
+        [str(Path(sys.executable).with_name("infoshare")), "demo", "--auto", "--verbose", "--port", str(free_port())],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
+    )
+    assert verbose.returncode == 0 and "POST /webhooks/mis" in verbose.stderr

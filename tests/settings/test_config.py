@@ -8,13 +8,14 @@ import sys
 import pytest
 from cryptography.fernet import Fernet
 
-from infoshare_workflow.settings.config import ConfigError, load_settings
+from infoshare_workflow.settings.config import ConfigError, load_settings, school_names, served_at
 
 PROD = {
     "INFOSHARE_DATABASE_URL": "postgresql://root@127.0.0.1/test",
     "INFOSHARE_MIS_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     "INFOSHARE_SECRET_KEY": "not-a-real-secret",
     "INFOSHARE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "INFOSHARE_SCHOOL_NAME": "Northfield Primary School",
 }
 
 
@@ -28,7 +29,8 @@ def test_the_embedded_defaults_generate_and_keep_secrets_beside_the_database(tmp
     assert secrets_file.stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.parametrize("missing", ["INFOSHARE_MIS_WEBHOOK_SECRET", "INFOSHARE_SECRET_KEY", "INFOSHARE_ENCRYPTION_KEYS"])
+@pytest.mark.parametrize("missing", ["INFOSHARE_SCHOOL_NAME", "INFOSHARE_MIS_WEBHOOK_SECRET", "INFOSHARE_SECRET_KEY",
+                                     "INFOSHARE_ENCRYPTION_KEYS"])
 def test_production_without_a_required_setting_names_it(missing):
     env = {k: v for k, v in PROD.items() if k != missing}
     with pytest.raises(ConfigError, match=missing):
@@ -60,3 +62,19 @@ def test_the_worker_stops_with_one_line_naming_the_missing_setting():
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         "infoshare: INFOSHARE_SECRET_KEY is required when INFOSHARE_DATABASE_URL is not the embedded default"]
+
+
+def test_the_embedded_defaults_need_no_school_name_and_say_your_school(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({})
+    assert settings.school_name is None
+    assert school_names(settings) == {"school_name": None, "school": "your school"}
+
+
+@pytest.mark.parametrize(("host", "expected"), [("127.0.0.1", "http://localhost:5077"),
+                                                ("0.0.0.0", "http://localhost:5077"),
+                                                ("10.0.0.5", "http://10.0.0.5:5077")])
+def test_links_name_the_port_served_unless_the_base_url_is_set(host, expected):
+    assert served_at(load_settings(PROD), host, 5077).base_url == expected
+    given = load_settings({**PROD, "INFOSHARE_BASE_URL": "https://safeguarding.school.example"})
+    assert served_at(given, host, 5077).base_url == "https://safeguarding.school.example"

@@ -63,7 +63,7 @@ def test_the_button_emails_a_code_to_the_recipient_and_reveals_nothing(mis, runt
     assert page.status_code == 200 and b'name="code"' in page.data
     assert factories.PUPIL_GIVEN.encode() not in page.data and factories.CONCERN_FACTS.encode() not in page.data
     email = latest_to(settings.outbox_dir, CSC)
-    assert email["Subject"] == f"Your code for case {case_id} from the school"
+    assert email["Subject"] == f"Your code for case {case_id} from {settings.school_name}"
     assert len(code_in(email)) == 6 and factories.PUPIL_GIVEN not in email.as_string()
     with runtime.transaction() as session:
         assert session.scalars(select(Disclosure.accessed_at)).one() is None
