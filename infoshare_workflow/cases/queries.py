@@ -22,7 +22,8 @@ def list_cases(
     limit: int = 50, before_id: int | None = None, now: datetime | None = None,
 ) -> tuple[list[Case], int | None]:
     """One page newest first, and the row id to continue before (None on the last page)."""
-    query = select(Case).options(selectinload(Case.concern)).order_by(Case.id.desc()).limit(limit + 1)
+    query = (select(Case).options(selectinload(Case.concern), selectinload(Case.steps))
+             .order_by(Case.id.desc()).limit(limit + 1))
     if status is not None:
         query = query.where(Case.status == status)
     if overdue is not None:
@@ -76,9 +77,26 @@ def received_view(entry: InboxEntry) -> dict[str, Any]:
         "case_id": entry.case_id, "concern": {"concern_id": entry.concern_id}, "status": "received",
         "received_at": entry.received_at, "parked": entry.parked, "parked_reason": entry.last_error if entry.parked
         else None, "apply_attempts": entry.attempts, "outcome": None, "urgency": None, "threshold": None,
-        "opened_at": None, "closed_at": None, "retention_category": None, "review_on": None, "legal_hold": False,
+        "opened_at": None, "closed_at": None, "waiting_on": None, "retention_category": None, "review_on": None,
+        "legal_hold": False,
         "steps": [], "decisions": {"consent": [], "consultation": [], "share": []}, "disclosures": [], "notices": [],
     }
+
+
+def waiting_on(case: Case, now: datetime | None = None) -> dict[str, Any] | None:
+    """What the case waits on, for a list that shows what waits on whom without opening each case."""
+    step = next((s for s in reversed(case.steps) if s.status == "open"), None)
+    if step is None:
+        return None
+    return {"kind": step.kind, "assignee": step.assignee, "due_at": step.due_at,
+            "overdue": step.due_at is not None and step.due_at < (now or utcnow())}
+
+
+def summary_view(case: Case) -> dict[str, Any]:
+    """One row of the case list."""
+    return {"case_id": case.case_id, "concern": case.concern, "status": case.status, "outcome": case.outcome,
+            "urgency": case.urgency, "threshold": case.threshold, "opened_at": case.opened_at,
+            "closed_at": case.closed_at, "waiting_on": waiting_on(case)}
 
 
 def case_view(case: Case, received_at: datetime | None = None) -> dict[str, Any]:
@@ -91,7 +109,7 @@ def case_view(case: Case, received_at: datetime | None = None) -> dict[str, Any]
         "case_id": case.case_id, "concern": case.concern, "status": case.status, "outcome": case.outcome,
         "received_at": received_at, "parked": False, "parked_reason": None, "apply_attempts": None,
         "urgency": case.urgency, "threshold": case.threshold, "opened_at": case.opened_at,
-        "closed_at": case.closed_at, "retention_category": case.retention_category,
+        "closed_at": case.closed_at, "waiting_on": waiting_on(case), "retention_category": case.retention_category,
         "review_on": case.review_on, "legal_hold": case.legal_hold, "steps": case.steps,
         "decisions": {k: decisions.get(k, []) for k in ("consent", "consultation", "share")},
         "disclosures": [disclosure_view(d) for d in case.disclosures],

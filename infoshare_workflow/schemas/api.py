@@ -71,6 +71,16 @@ class NoticeSchema(Schema):
     sent_at = fields.AwareDateTime(allow_none=True)
 
 
+class WaitingOnSchema(Schema):
+    """The step a case waits on: what, on whom, by when."""
+
+    kind = fields.String(validate=validate.OneOf(STEP_KINDS))
+    assignee = fields.String(allow_none=True, metadata={"description": "The staff id it waits on; null while "
+                                                        "nobody active holds the role."})
+    due_at = fields.AwareDateTime(allow_none=True)
+    overdue = fields.Boolean()
+
+
 class CaseSummarySchema(Schema):
     case_id = fields.String()
     concern_id = fields.String(attribute="concern.concern_id")
@@ -80,6 +90,8 @@ class CaseSummarySchema(Schema):
     threshold = fields.String(allow_none=True)
     opened_at = fields.AwareDateTime(allow_none=True)
     closed_at = fields.AwareDateTime(allow_none=True)
+    waiting_on = fields.Nested(WaitingOnSchema, allow_none=True, metadata={
+        "description": "The open step, its assignee and due time; null when nothing waits (closed, or received)."})
 
 
 class CaseSchema(CaseSummarySchema):

@@ -13,7 +13,14 @@ from flask import Response, jsonify, request
 from marshmallow import ValidationError
 
 from infoshare_workflow.cases import inbox
-from infoshare_workflow.cases.queries import case_view, disclosure_view, get_case, list_cases, received_view
+from infoshare_workflow.cases.queries import (
+    case_view,
+    disclosure_view,
+    get_case,
+    list_cases,
+    received_view,
+    summary_view,
+)
 from infoshare_workflow.records import audit
 from infoshare_workflow.schemas.api import (
     AuditEventSchema,
@@ -42,7 +49,7 @@ def cases() -> Response:
     with runtime().transaction() as session:
         rows, next_id = list_cases(session, status=args.get("status"), overdue=args.get("overdue"),
                                    limit=args["limit"], before_id=before)
-        page = CasePageSchema().dump({"items": [case_view(c) for c in rows], "next_cursor": _encode_cursor(next_id)})
+        page = CasePageSchema().dump({"items": [summary_view(c) for c in rows], "next_cursor": _encode_cursor(next_id)})
         # Golden rule 7: who looked at which cases is on the record too.
         audit.append(session, actor=actor(), action="cases.listed", details={"case_ids": [c.case_id for c in rows]})
     return jsonify(page)

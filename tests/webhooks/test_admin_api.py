@@ -199,3 +199,41 @@ def test_each_read_of_a_case_is_audited_with_the_tokens_name(mis, api, runtime, 
                      (f"admin:{name}", "cases.listed", None)]
     assert json.loads(listed)["case_ids"] == [case_id]
     assert admin_token not in str(reads)
+
+
+def test_the_case_list_shows_what_each_case_waits_on_and_for_whom(mis, api):
+    mis.post(factories.staff_upserted("S-02", ["dsl"]))
+    waiting, = open_cases(mis, 1)
+
+    item = api.get("/api/v1/cases").get_json()["items"][0]
+    one = api.get(f"/api/v1/cases/{waiting}").get_json()
+
+    assert item["case_id"] == waiting
+    assert item["waiting_on"]["kind"] == "consent" and item["waiting_on"]["assignee"] == "S-02"
+    assert item["waiting_on"]["due_at"] == one["steps"][0]["due_at"] and item["waiting_on"]["overdue"] is False
+    assert one["waiting_on"] == item["waiting_on"]
+
+
+def test_a_case_waiting_on_nobody_says_so(client, settings, api):
+    accepted = post_unapplied(client, settings, factories.concern_raised("C-nobody"))
+    assert api.get(f"/api/v1/cases/{accepted['case_id']}").get_json()["waiting_on"] is None
+
+
+def test_with_no_worker_running_a_case_reads_as_received_from_its_202(web, settings, runtime):
+    """gunicorn alone, as when every worker is down: the id the 202 gave is never a 404."""
+    import requests
+
+    from infoshare_workflow.access.admin_tokens import create_token
+
+    with runtime.transaction() as session:
+        token = create_token(session, "ops")
+    body = factories.body_of(factories.concern_raised("C-no-worker"))
+    accepted = requests.post(f"{web.url}/webhooks/mis", data=body, timeout=10,
+                             headers=factories.signed_headers(settings.mis_webhook_secret, body))
+    assert accepted.status_code == 202
+
+    read = requests.get(f"{web.url}/api/v1/cases/{accepted.json()['case_id']}", timeout=10,
+                        headers={"Authorization": f"Bearer {token}"})
+
+    assert read.status_code == 200
+    assert read.json()["status"] == "received" and read.json()["received_at"]
