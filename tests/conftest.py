@@ -187,22 +187,25 @@ def worker_env(settings: Settings, queue: str, broker_url: str = REDIS_URL) -> d
 class WorkerProcess:
     """A real `celery worker` process on Redis, consuming a queue of its own."""
 
-    def __init__(self, settings: Settings, log_path: Path, beat: bool = False) -> None:
+    def __init__(self, settings: Settings, log_path: Path, beat: bool = False, pool: str = "solo",
+                 extra_env: dict[str, str] | None = None) -> None:
         self.queue = settings.queue
         self.settings = settings
         self.log_path = log_path
         self.beat = beat
+        self.pool = pool
+        self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         celery = str(Path(sys.executable).with_name("celery"))
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [celery, "-A", "infoshare_workflow.worker", "worker", "-Q", self.queue, "--pool=solo",
+            [celery, "-A", "infoshare_workflow.worker", "worker", "-Q", self.queue, f"--pool={self.pool}",
              "--loglevel=INFO", "-n", f"{self.queue}-{uuid.uuid4().hex[:4]}@%h", "--without-gossip",
              "--without-mingle",
              *(["-B", "-s", str(self.log_path.with_suffix(".beat"))] if self.beat else [])],
-            env=worker_env(self.settings, self.queue), stdout=log, stderr=subprocess.STDOUT,
+            env={**worker_env(self.settings, self.queue), **self.extra_env}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: an embedded beat child dies with it
         )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from infoshare_workflow.cases.intake import ACCEPTED
@@ -64,12 +64,15 @@ def _unapplied() -> Any:
     return (ReceivedEvent.outcome == ACCEPTED, ReceivedEvent.applied_at.is_(None))
 
 
-def backlog(session: Session) -> dict[str, int]:
-    """Accepted events not applied yet, and how many of them are parked (for /metrics)."""
+def backlog(session: Session) -> dict[str, Any]:
+    """Accepted events not applied yet, how many of them are parked, and when the oldest one
+    still waiting (not parked) was accepted: how far behind the workers are (for /metrics)."""
+    waiting = case((ReceivedEvent.parked_at.is_(None), ReceivedEvent.received_at))
     row = session.execute(
-        select(func.count(), func.count(ReceivedEvent.parked_at)).select_from(ReceivedEvent).where(*_unapplied())
+        select(func.count(), func.count(ReceivedEvent.parked_at), func.min(waiting))
+        .select_from(ReceivedEvent).where(*_unapplied())
     ).one()
-    return {"unapplied": row[0] or 0, "parked": row[1] or 0}
+    return {"unapplied": row[0] or 0, "parked": row[1] or 0, "oldest_waiting_at": row[2]}
 
 
 def entries(session: Session, *, parked_only: bool = False) -> list[InboxEntry]:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from infoshare_workflow.cases import inbox
 from infoshare_workflow.cases.inbox import InboxEntry
+from infoshare_workflow.storage import outbox
 from infoshare_workflow.storage.models import Case, Concern, Disclosure, Step, utcnow
+from infoshare_workflow.vocabulary import STEP_KINDS
 
 
 def overdue_clause(now: datetime) -> Any:
@@ -49,6 +53,30 @@ def overdue_counts(session: Session, now: datetime | None = None) -> dict[str, i
     rows = session.execute(select(Step.kind, func.count()).where(Step.status == "open", Step.due_at < (now or utcnow()))
                            .group_by(Step.kind))
     return {kind: count for kind, count in rows}
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What waits, read from the database at scrape time (the database is the truth)."""
+
+    overdue_steps: dict[str, int]
+    outbox: dict[str, int]
+    inbox_unapplied: int
+    inbox_parked: int
+    inbox_oldest_seconds: float
+
+
+def backlog(session: Session, now: datetime | None = None) -> Backlog:
+    now = now or utcnow()
+    counts, events = overdue_counts(session, now), inbox.backlog(session)
+    oldest = events["oldest_waiting_at"]
+    if oldest is not None and oldest.tzinfo is None:  # SQLite hands back naive UTC for an aggregate
+        oldest = oldest.replace(tzinfo=timezone.utc)
+    return Backlog(
+        overdue_steps={kind: counts.get(kind, 0) for kind in STEP_KINDS}, outbox=outbox.backlog(session),
+        inbox_unapplied=events["unapplied"], inbox_parked=events["parked"],
+        inbox_oldest_seconds=max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0,
+    )
 
 
 def get_case(session: Session, case_id: str) -> Case | None:

@@ -4,25 +4,21 @@ a case's content or a name (personal data stays out of metrics)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 EVENTS = Counter("infoshare_events", "MIS events received, by type and outcome", ["type", "outcome"])
 REJECTIONS = Counter("infoshare_mis_rejections", "MIS events and requests refused, by door and reason",
                      ["via", "reason"])
-# The gauges are read from the database by whichever gunicorn worker answers a scrape, so with
-# PROMETHEUS_MULTIPROC_DIR the latest value written is the truth ("max" would keep showing a
-# backlog that has drained, until every worker had scraped again).
-OVERDUE_STEPS = Gauge("infoshare_overdue_steps", "Open steps past their due time, by step kind", ["step"],
-                      multiprocess_mode="mostrecent")
-OUTBOX = Gauge("infoshare_outbox_messages", "Outbox work not yet done: pending, or parked after too many tries",
-               ["state"], multiprocess_mode="mostrecent")
-INBOX_WAITING = Gauge("infoshare_inbox_unapplied", "Accepted MIS events not yet applied by a worker (parked included)",
-                      multiprocess_mode="mostrecent")
-INBOX_PARKED = Gauge("infoshare_inbox_parked",
-                     "Accepted MIS events parked after every attempt to apply them failed (infoshare inbox list)",
-                     multiprocess_mode="mostrecent")
+# Celery tasks, counted where they run (a worker's child processes share PROMETHEUS_MULTIPROC_DIR)
+# and exported by the worker's own metrics port (service.worker_metrics).
+TASKS = Counter("infoshare_tasks", "Celery tasks run, by task name and outcome (succeeded, failed, retried)",
+                ["task", "outcome"])
+TASK_SECONDS = Histogram("infoshare_task_seconds", "Celery task run time, by task name", ["task"],
+                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
 REQUEST_SECONDS = Histogram(
     "infoshare_request_seconds", "HTTP request latency by route", ["method", "route", "status"]
 )
@@ -58,10 +54,54 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     _series(REQUEST_SECONDS, method if method in KNOWN_METHODS else "other", route, str(status)).observe(seconds)
 
 
-def exposition() -> bytes:
-    """The text format; aggregated over gunicorn workers when PROMETHEUS_MULTIPROC_DIR is set."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry)
-    return generate_latest(REGISTRY)
+def count_task(task: str, outcome: str) -> None:
+    _series(TASKS, task, outcome).inc()
+
+
+def observe_task(task: str, seconds: float) -> None:
+    _series(TASK_SECONDS, task).observe(seconds)
+
+
+def backlog_families(*, overdue_steps: dict[str, int], outbox: dict[str, int], inbox_unapplied: int,
+                     inbox_parked: int, inbox_oldest_seconds: float) -> list[Metric]:
+    """The backlog gauges, built at scrape time from what the database says now: never a value
+    stored by whichever process scraped last, so a drained backlog reads 0 at once."""
+    overdue = GaugeMetricFamily("infoshare_overdue_steps", "Open steps past their due time, by step kind",
+                                labels=["step"])
+    for kind, count in overdue_steps.items():
+        overdue.add_metric([kind], count)
+    work = GaugeMetricFamily("infoshare_outbox_messages",
+                             "Outbox work not yet done: pending, or parked after too many tries", labels=["state"])
+    for state, count in outbox.items():
+        work.add_metric([state], count)
+    return [
+        overdue, work,
+        GaugeMetricFamily("infoshare_inbox_unapplied", "Accepted MIS events not yet applied by a worker "
+                          "(parked included)", value=inbox_unapplied),
+        GaugeMetricFamily("infoshare_inbox_parked", "Accepted MIS events parked after every attempt to apply "
+                          "them failed (infoshare inbox list)", value=inbox_parked),
+        GaugeMetricFamily("infoshare_inbox_oldest_unapplied_seconds", "Age of the oldest accepted MIS event "
+                          "still waiting to be applied (parked ones are counted apart); 0 when none waits",
+                          value=inbox_oldest_seconds),
+    ]
+
+
+class _Exposed:
+    """A registry-like view: this process's (or every process's) metrics, plus families built now."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterable[Metric]:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            yield from registry.collect()
+        else:
+            yield from REGISTRY.collect()
+        yield from self.families
+
+
+def exposition(families: list[Metric] | None = None) -> bytes:
+    """The text format; aggregated over processes when PROMETHEUS_MULTIPROC_DIR is set."""
+    return generate_latest(_Exposed(families or []))  # type: ignore[arg-type]

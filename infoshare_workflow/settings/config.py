@@ -73,6 +73,7 @@ class Settings:
     outbox_lease_seconds: int = 120
     school_name: str | None = None  # None only on the embedded defaults: pages then say "your school"
     base_url_given: bool = False
+    worker_metrics_port: int | None = None
     policy: Policy = field(default_factory=Policy)
     rate_limits: RateLimits = field(default_factory=RateLimits)
 
@@ -176,7 +177,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "INFOSHARE_SCHOOL_NAME")),
         policy=_policy(env.get("INFOSHARE_POLICY_FILE") or None),
         rate_limits=_rate_limits(env, env.get("INFOSHARE_BROKER_URL") or EMBEDDED_BROKER_URL),
+        worker_metrics_port=_port(env, "INFOSHARE_WORKER_METRICS_PORT"),
     )
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ConfigError(f"{name} must be a port number (1 to 65535)")
+    return int(raw)
 
 
 def school_names(settings: Settings) -> dict[str, str | None]:

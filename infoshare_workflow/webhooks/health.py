@@ -5,11 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from infoshare_workflow.cases import inbox
-from infoshare_workflow.cases.queries import overdue_counts
-from infoshare_workflow.monitoring.metrics import INBOX_PARKED, INBOX_WAITING, OUTBOX, OVERDUE_STEPS, exposition
-from infoshare_workflow.storage.outbox import backlog
-from infoshare_workflow.vocabulary import STEP_KINDS
+from infoshare_workflow.cases.queries import backlog
+from infoshare_workflow.monitoring.metrics import backlog_families, exposition
 from infoshare_workflow.webhooks import runtime
 
 bp = Blueprint("health", __name__)
@@ -42,16 +39,10 @@ def readyz() -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """The overdue gauge is read from the database at scrape time: the database is the truth."""
+    """The backlog gauges are read from the database at scrape time: the database is the truth."""
     try:
         with runtime().transaction() as session:
-            counts, outbox, events = overdue_counts(session), backlog(session), inbox.backlog(session)
-        INBOX_WAITING.set(events["unapplied"])
-        INBOX_PARKED.set(events["parked"])
-        for kind in STEP_KINDS:
-            OVERDUE_STEPS.labels(kind).set(counts.get(kind, 0))
-        for state, count in outbox.items():
-            OUTBOX.labels(state).set(count)
+            families = backlog_families(**vars(backlog(session)))
     except (OperationalError, InterfaceError):
-        pass  # still expose the process metrics; /readyz reports the database
-    return Response(exposition(), mimetype="text/plain; version=0.0.4")
+        families = []  # still expose the process metrics; /readyz reports the database
+    return Response(exposition(families), mimetype="text/plain; version=0.0.4")

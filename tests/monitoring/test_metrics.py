@@ -1,8 +1,8 @@
 """Metrics under gunicorn: several worker processes share PROMETHEUS_MULTIPROC_DIR.
 
-The backlog gauges are set from the database by whichever worker answers a scrape, so the
-value to expose is the latest one written, not the largest any worker ever saw: a backlog
-that has drained must read 0, even if another worker last scraped it at 3.
+The backlog gauges are built from the database by whichever worker answers a scrape and are
+never stored, so a backlog that has drained reads 0, even if another worker last scraped it
+at 3; counters add up over every worker.
 """
 
 from __future__ import annotations
@@ -31,16 +31,20 @@ def _samples(exposition: str, name: str) -> dict[tuple[tuple[str, str], ...], fl
             for family in text_string_to_metric_families(exposition) for s in family.samples if s.name == name}
 
 
-def test_a_drained_backlog_reads_zero_whichever_worker_scraped_it_before(tmp_path: Path) -> None:
-    _in_worker_process(tmp_path, "INBOX_WAITING.set(3); OUTBOX.labels('pending').set(5); "
-                                 "OVERDUE_STEPS.labels('consent').set(2)")
-    _in_worker_process(tmp_path, "INBOX_WAITING.set(0); OUTBOX.labels('pending').set(0); "
-                                 "OVERDUE_STEPS.labels('consent').set(0)")
+SCRAPE = ("import sys; sys.stdout.write(exposition(backlog_families(overdue_steps={{'consent': {n}}}, "
+          "outbox={{'pending': {n}, 'parked': 0}}, inbox_unapplied={n}, inbox_parked=0, "
+          "inbox_oldest_seconds={n})).decode())")
 
-    exposed = _in_worker_process(tmp_path, "import sys; sys.stdout.write(exposition().decode())")
+
+def test_a_drained_backlog_reads_zero_whichever_worker_scraped_it_before(tmp_path: Path) -> None:
+    busy = _in_worker_process(tmp_path, SCRAPE.format(n=3))
+    assert _samples(busy, "infoshare_inbox_unapplied") == {(): 3.0}
+
+    exposed = _in_worker_process(tmp_path, SCRAPE.format(n=0))
 
     assert _samples(exposed, "infoshare_inbox_unapplied") == {(): 0.0}
-    assert _samples(exposed, "infoshare_outbox_messages") == {(("state", "pending"),): 0.0}
+    assert _samples(exposed, "infoshare_outbox_messages") == {(("state", "pending"),): 0.0,
+                                                               (("state", "parked"),): 0.0}
     assert _samples(exposed, "infoshare_overdue_steps") == {(("step", "consent"),): 0.0}
 
 
