@@ -8,7 +8,7 @@
 # image runs exactly what a school platform installing the wheel would run. No source tree,
 # no editable install.
 
-FROM python:3.11-slim AS wheel
+FROM python:3.11.13-slim-bookworm AS wheel
 
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -18,7 +18,7 @@ COPY infoshare_workflow ./infoshare_workflow
 RUN python -m build --wheel --outdir /dist
 
 
-FROM python:3.11-slim
+FROM python:3.11.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
