@@ -46,6 +46,7 @@ def test_demo_lines_come_in_order_with_each_link_after_the_line_that_caused_it(t
             assert lines[index + 2].startswith("    http://localhost:")
         if line.startswith("auto: consent given"):
             assert lines[index + 1].startswith("  email to head@school.example: Manager consultation")
+    # A second run over the same database, with the logs shown.
     verbose = subprocess.run(
         [str(Path(sys.executable).with_name("infoshare")), "demo", "--auto", "--verbose", "--port", str(free_port())],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
