@@ -77,6 +77,9 @@ class Step(Base):
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     prefill: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # When the holder of a dead link last had a fresh one sent to the assignee (sharing.resend):
+    # kept here, not in memory, so the throttle holds across restarts and concurrent requests.
+    link_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship(back_populates="steps")
 
