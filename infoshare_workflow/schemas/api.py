@@ -1,4 +1,4 @@
-"""Schemas of the admin API (INTERFACES.md §3): query arguments in, case views out.
+"""Schemas of the admin API (INTERFACES.md §3): query arguments and step reassignments in, case views out.
 
 They are the single description of the API: views dump with them and the OpenAPI document
 is generated from them.
@@ -6,8 +6,11 @@ is generated from them.
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
 
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from infoshare_workflow.schemas.fields import TRIMMED_PATTERN, Text
 from infoshare_workflow.vocabulary import CASE_STATUSES, RETENTION_CATEGORIES, STEP_KINDS, STEP_STATUSES
 
 CURSOR = r"^[1-9][0-9]{0,8}$"
@@ -24,6 +27,7 @@ class CaseQuerySchema(Schema):
 
 
 class StepSchema(Schema):
+    id = fields.Integer(metadata={"description": "The step's id: what `/steps/{step_id}/resend` and `/reassign` take."})
     kind = fields.String(validate=validate.OneOf(STEP_KINDS))
     status = fields.String(validate=validate.OneOf(STEP_STATUSES))
     assignee = fields.String(allow_none=True)
@@ -31,6 +35,27 @@ class StepSchema(Schema):
     completed_at = fields.AwareDateTime(allow_none=True)
     reminders_sent = fields.Integer()
     escalated = fields.Boolean()
+
+
+def _visible(value: str) -> None:
+    """At least one character that is not white space (JSON Schema's `\\s`, which counts U+FEFF)."""
+    if not re.search(r"[^\s\ufeff]", value):
+        raise ValidationError("Must not be blank.")
+
+
+class StepReassignSchema(Schema):
+    """Who takes an open step, and why (the reason is on the record: golden rule 7)."""
+
+    class Meta:
+        unknown = RAISE
+
+    staff_id = Text(required=True, validate=validate.Length(min=1, max=64), metadata={
+        "description": "An active member of staff holding the step's role: `dsl` for consent, information and "
+                       "share, `manager` for consultation; not the step's current assignee."})
+    # Checked as sent (not trimmed first), so that the length and the pattern mean what the OpenAPI document says.
+    reason = Text(required=True, validate=[validate.Length(min=1, max=500), _visible], metadata={
+        "pattern": TRIMMED_PATTERN,
+        "description": "Why the step moves, on one line; kept in the audit trail, so no personal data."})
 
 
 class DecisionSchema(Schema):
