@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         mis,
         rate_limits,
         recipients_api,
+        steps_api,
         task_links,
     )
 

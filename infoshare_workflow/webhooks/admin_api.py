@@ -1,9 +1,9 @@
 """The admin JSON API's blueprint under /api/v1 (INTERFACES.md §3), behind hashed bearer tokens.
 
 This module owns the door: the token check, JSON errors, who the actor is, and the
-API-wide routes (audit verification, the OpenAPI document). The case and recipient routes
-live in `cases_api` and `recipients_api`, on this same blueprint, so one rate limit and
-one token check cover them all.
+API-wide routes (audit verification, the OpenAPI document). The case, step and recipient
+routes live in `cases_api`, `steps_api` and `recipients_api`, on this same blueprint, so one
+rate limit and one token check cover them all.
 """
 
 from __future__ import annotations

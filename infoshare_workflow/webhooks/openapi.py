@@ -46,6 +46,7 @@ CASE_ID = _path("case_id", "The case reference (`IS-` and ten characters), as th
                 {"type": "string", "maxLength": 32})
 ROW_ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 RECIPIENT_ID = _path("id", "The directory entry's id.", ROW_ID)
+STEP_ID = _path("step_id", "The step's id (in the case's `steps`).", ROW_ID)
 
 
 @cache
@@ -59,6 +60,7 @@ def openapi_document() -> dict[str, Any]:
     _components(spec)
     _webhook(spec)
     _cases(spec)
+    _steps(spec)
     _recipients(spec)
     return spec.to_dict()
 
@@ -83,6 +85,7 @@ def _components(spec: APISpec) -> None:
     for schema in (recipients.RecipientSchema, recipients.RecipientListSchema, recipients.RecipientCreateSchema):
         spec.components.schema(schema.__name__.removesuffix("Schema"), schema=schema)
     spec.components.schema("RecipientPatch", {"minProperties": 1}, schema=recipients.RecipientPatchSchema)
+    spec.components.schema("StepReassign", schema=api.StepReassignSchema)
 
 
 def _event_name(event_type: str) -> str:
@@ -145,6 +148,30 @@ def _cases(spec: APISpec) -> None:
     )})
     spec.path(path="/api/v1/audit/verify", operations={"get": _admin(
         "Recompute the audit hash chain", {"200": _json("AuditVerification", "the result")},
+    )})
+
+
+def _steps(spec: APISpec) -> None:
+    not_found = _json("Error", "no such case, or no such step in it")
+    not_open = _json("Error", "the step is not open, or its assignee is inactive or has no email address "
+                              "(reassign it then): the message says which")
+    spec.path(path="/api/v1/cases/{case_id}/steps/{step_id}/resend", operations={"post": _admin(
+        "Email the step's assignee a fresh link; every older link of the step stops working (audited)",
+        {"200": _json("Step", "the step"), "404": not_found, "409": not_open},
+        parameters=[CASE_ID, STEP_ID],
+    )})
+    spec.path(path="/api/v1/cases/{case_id}/steps/{step_id}/reassign", operations={"post": _admin(
+        "Give an open step to another active DSL (consent, information, share) or manager (consultation)",
+        {"200": _json("Step", "the step, with its new assignee"), "404": not_found,
+         "409": _json("Error", "the step is not open (pending, done or cancelled)"),
+         "400": _json("Error", "not a JSON object, or a repeated key"), "415": _json("Error", "not application/json"),
+         "422": _json("Error", "errors by field: a blank reason, or a `staff_id` who is not active in the step's "
+                               "role, has no email address, or already holds the step")},
+        description="The old links stop working at once and the new assignee is emailed a fresh one; a DSL step "
+                    "also makes them the case's DSL for its later steps. Audited with the token's name and the "
+                    "reason (golden rule 7).",
+        parameters=[CASE_ID, STEP_ID],
+        requestBody={"required": True, "content": {"application/json": {"schema": "StepReassign"}}},
     )})
 
 
