@@ -18,8 +18,9 @@ from typing import Any
 
 from gunicorn.glogging import Logger as _GunicornBaseLogger
 
-# `/tasks/<token>` and `/disclosures/<token>`, but not `/tasks/recorded` (no token in it).
-_TOKEN_PATH = re.compile(r"(/(?:tasks|disclosures)/)(?!recorded(?:[\s?#\"']|$))[^\s/?#\"']+")
+# Everything after `/tasks/` and `/disclosures/`: a task or disclosure token, and the signed
+# receipt of `/tasks/recorded/<receipt>` (which names a step), with whatever path follows them.
+_TOKEN_PATH = re.compile(r"(/(?:tasks|disclosures)/)[^\s?#\"']+")
 REDACTED = "[token]"
 WITHHELD = "(message withheld: it may quote personal data)"
 

@@ -39,9 +39,11 @@ def test_tokens_in_paths_are_redacted(line):
     assert "/tasks/[token]" in redacted or "/disclosures/[token]" in redacted
 
 
-def test_the_confirmation_path_and_other_paths_are_left_as_they_are():
-    line = '"GET /tasks/recorded?case_id=IS-ABC HTTP/1.1" 200 "GET /api/v1/cases/IS-ABC HTTP/1.1"'
-    assert redact(line) == line
+def test_the_confirmation_receipt_and_a_new_link_request_are_redacted_and_other_paths_kept():
+    line = ('"GET /tasks/recorded/ImFiYyI.xyz HTTP/1.1" 200 "POST /tasks/IjJoQ2Zy.aBc/new-link HTTP/1.1" 200 '
+            '"GET /api/v1/cases/IS-ABC HTTP/1.1"')
+    assert redact(line) == ('"GET /tasks/[token] HTTP/1.1" 200 "POST /tasks/[token] HTTP/1.1" 200 '
+                            '"GET /api/v1/cases/IS-ABC HTTP/1.1"')
 
 
 def test_a_token_passed_as_an_argument_is_redacted_too():
