@@ -92,9 +92,12 @@ def csrf_of(html: str) -> str:
 
 
 def submit(client: FlaskClient, path: str, form: dict[str, Any]) -> Any:
+    """Answer a task as a client posting directly: a share answer comes confirmed (`confirm`), as
+    from the check-your-answers page (tests of that page post without it)."""
     page = client.get(path)
     assert page.status_code == 200, page.status_code
-    return client.post(path, data={"csrf_token": csrf_of(page.get_data(as_text=True)), **form})
+    confirmed = {"confirm": "y"} if "decision" in form and "confirm" not in form else {}
+    return client.post(path, data={"csrf_token": csrf_of(page.get_data(as_text=True)), **form, **confirmed})
 
 
 CODE = re.compile(r"^\s+(\d{6})\s*$", re.MULTILINE)

@@ -23,6 +23,7 @@ from infoshare_workflow.storage.models import Step, TaskLink, utcnow
 TASK_SALT = "infoshare.task-link"
 DISCLOSURE_SALT = "infoshare.disclosure-link"
 CSRF_SALT = "infoshare.form-csrf"
+RECEIPT_SALT = "infoshare.answer-receipt"  # the confirmation page: which step was just answered
 
 
 class LinkState(Enum):

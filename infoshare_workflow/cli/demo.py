@@ -40,6 +40,7 @@ from infoshare_workflow.storage.runtime import build_runtime
 from infoshare_workflow.vocabulary import PRINCIPLES
 
 SCHOOL = "Northfield Primary School (demo)"
+CONTACT = "01632 960000, safeguarding@school.example"  # a drama number: Ofcom keeps 01632 960xxx unused
 DSL, MANAGER = ("S-DSL", "Dana Lead", "dsl@school.example"), ("S-HEAD", "Morgan Head", "head@school.example")
 RECIPIENTS = [("Northshire Children's Social Care", "childrens_social_care", "mash@northshire.example"),
               ("Northshire Police Safeguarding Hub", "police", "hub@police.example")]
@@ -128,6 +129,9 @@ class Browser:
             raise RuntimeError(f"task page answered {status}")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         status, url, page = self.request(path, {"csrf_token": token.group(1) if token else "", **form})
+        if status == 200 and 'name="confirm"' in page:  # a share: check the answers, then send
+            status, url, page = self.request(path, {"csrf_token": token.group(1) if token else "", **form,
+                                                    "confirm": "y"})
         if "/tasks/recorded" not in url:
             raise RuntimeError(f"the answer was not recorded ({status})")
 
@@ -161,7 +165,8 @@ def _principles() -> dict[str, str]:
 
 def run_demo(settings: Settings, *, auto: bool, host: str, port: int, echo: Callable[[str], None]) -> int:
     """Serve, load the school, and walk (or wait for a person to walk) the cases; the exit code."""
-    settings = replace(settings, school_name=settings.school_name or SCHOOL)
+    settings = replace(settings, school_name=settings.school_name or SCHOOL,
+                       school_contact=settings.school_contact or CONTACT)
     upgrade(build_runtime(settings).engine)
     app = create_app(settings)
     runtime, celery = app.extensions["infoshare"], app.extensions["infoshare.celery"]
@@ -256,7 +261,7 @@ def _load_school(runtime: Any, settings: Settings, browser: Browser, echo: Calla
 
 def _recipient_ids(browser: Browser, path: str) -> list[str]:
     _, _, page = browser.request(path)
-    return re.findall(r'name="recipients" value="(\d+)"', page)
+    return re.findall(r'<input[^>]*\bname="recipients"[^>]*\bvalue="(\d+)"', page)
 
 
 def _walk(case_ids: list[str], browser: Browser, mailroom: Mailroom, echo: Callable[[str], None],

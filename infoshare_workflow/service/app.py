@@ -10,12 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, request
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 
+from infoshare_workflow import vocabulary
 from infoshare_workflow.monitoring import log_redaction
 from infoshare_workflow.monitoring.metrics import observe_request
 from infoshare_workflow.service.celery_app import create_celery
-from infoshare_workflow.settings.config import TEMPLATES, ConfigError, Settings, load_settings, school_names
+from infoshare_workflow.settings.config import TEMPLATES, ConfigError, Settings, branding, load_settings
 from infoshare_workflow.storage.runtime import build_runtime
 
 
@@ -23,6 +25,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     runtime = build_runtime(settings)
     app = Flask("infoshare_workflow", template_folder=str(TEMPLATES), static_folder=str(TEMPLATES / "static"))
+    # Pages are built from GOV.UK Frontend's components (govuk-frontend-jinja's macros).
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), PrefixLoader(
+        {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})])
     # No SECRET_KEY for Flask: nothing here uses its cookie session (task and disclosure links
     # are signed by access.links), and without a key Flask skips building a signer on every request.
     app.config.update(JSON_SORT_KEYS=False)
@@ -32,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The composition root is the one place that reaches out to the adapters.
     from infoshare_workflow.webhooks import (  # noqa: F401  (their routes are on admin_api.bp)
         admin_api,
+        brand,
         cases_api,
         disclosures,
         health,
@@ -43,11 +49,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         task_links,
     )
 
-    for blueprint in (mis.bp, admin_api.bp, health.bp, task_links.bp, disclosures.bp):
+    for blueprint in (mis.bp, admin_api.bp, health.bp, task_links.bp, disclosures.bp, brand.bp):
         app.register_blueprint(blueprint)
     app.extensions["infoshare.limiter"] = rate_limits.install(app, settings)
     app.jinja_env.filters["local"] = _local_time_filter(settings.timezone)
-    app.context_processor(lambda: school_names(settings))
+    app.context_processor(lambda: branding(settings))
+    app.jinja_env.globals.update(choices=_choices, labels_of=_labels_of)
 
     @app.errorhandler(HTTPException)
     def _json_for_api(exc: HTTPException) -> Any:
@@ -76,7 +83,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 _STARTED = "infoshare.started"
 
 
-
 def _stamp_start(wsgi_app: Any) -> Any:
     """Note when a request arrived, for the latency histogram (a WSGI wrapper costs less than a
     Flask before_request hook on every request, the webhook's included)."""
@@ -86,6 +92,15 @@ def _stamp_start(wsgi_app: Any) -> Any:
         return wsgi_app(environ, start_response)
 
     return stamped
+
+
+def _choices(values: Any) -> list[tuple[str, str]]:
+    """A vocabulary as (value, words a person reads) pairs, for radios and checkboxes."""
+    return [(value, vocabulary.label(value)) for value in values]
+
+
+def _labels_of(values: Any) -> dict[str, str]:
+    return {value: vocabulary.label(value) for value in values}
 
 
 def _local_time_filter(zone_name: str) -> Any:

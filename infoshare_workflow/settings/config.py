@@ -11,6 +11,7 @@ import base64
 import json
 import logging
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -72,6 +73,9 @@ class Settings:
     outbox_dir: str = "outbox"
     outbox_lease_seconds: int = 120
     school_name: str | None = None  # None only on the embedded defaults: pages then say "your school"
+    school_contact: str | None = None
+    school_logo: str | None = None
+    school_colour: str | None = None
     base_url_given: bool = False
     worker_metrics_port: int | None = None
     policy: Policy = field(default_factory=Policy)
@@ -178,7 +182,46 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         policy=_policy(env.get("INFOSHARE_POLICY_FILE") or None),
         rate_limits=_rate_limits(env, env.get("INFOSHARE_BROKER_URL") or EMBEDDED_BROKER_URL),
         worker_metrics_port=_port(env, "INFOSHARE_WORKER_METRICS_PORT"),
+        school_contact=(env.get("INFOSHARE_SCHOOL_CONTACT") or "").strip() or None,
+        school_logo=_logo(env.get("INFOSHARE_SCHOOL_LOGO") or None),
+        school_colour=_colour(env.get("INFOSHARE_SCHOOL_COLOUR") or None),
     )
+
+
+LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".webp": "image/webp"}
+
+
+def _logo(path: str | None) -> str | None:
+    """The school's logo for the page header: an image file the app can read."""
+    if path is None:
+        return None
+    if Path(path).suffix.lower() not in LOGO_TYPES or not Path(path).is_file():
+        raise ConfigError(f"INFOSHARE_SCHOOL_LOGO {path!r} is not a readable PNG, SVG, JPEG or WebP file")
+    return path
+
+
+def _colour(value: str | None) -> str | None:
+    """The header's colour, #rrggbb; white text on it must be readable (WCAG 2.2 AA, 4.5:1)."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if not re.fullmatch(r"#[0-9a-f]{6}", text):
+        raise ConfigError(f"INFOSHARE_SCHOOL_COLOUR {value!r} is not a colour such as #1d70b8")
+    if _contrast_with_white(text) < 4.5:
+        raise ConfigError(f"INFOSHARE_SCHOOL_COLOUR {value!r} is too light for white text on it "
+                          "(WCAG AA needs a contrast of 4.5:1): choose a darker shade")
+    return text
+
+
+def _contrast_with_white(colour: str) -> float:
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    return 1.05 / (luminance + 0.05)
 
 
 def _port(env: Mapping[str, str], name: str) -> int | None:
@@ -194,6 +237,12 @@ def school_names(settings: Settings) -> dict[str, str | None]:
     """For templates: `school_name` (None when unset) for headers, `school` for sentences,
     which says "your school" in plain words rather than a made-up name."""
     return {"school_name": settings.school_name, "school": settings.school_name or "your school"}
+
+
+def branding(settings: Settings) -> dict[str, str | None]:
+    """For page templates: the school's names, contact, and whether a logo and colour are set."""
+    return {**school_names(settings), "school_contact": settings.school_contact,
+            "school_logo": settings.school_logo, "school_colour": settings.school_colour}
 
 
 def database_url_of(environ: Mapping[str, str] | None = None) -> str:

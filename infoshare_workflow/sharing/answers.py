@@ -43,6 +43,12 @@ def form_for(session: Session, step: Step, case: Case, zone: str) -> Schema:
                            recipient_ids={r.id for r in active_recipients(session)})
 
 
+def check(session: Session, link_id: str, form: dict[str, Any], zone: str) -> dict[str, Any]:
+    """Validate an answer without using the link (for "check your answers"); ValidationError if wrong."""
+    _, step, case = resolve_link(session, link_id)
+    return form_for(session, step, case, zone).load(form)  # type: ignore[no-any-return]
+
+
 def answer(session: Session, link_id: str, form: dict[str, Any], zone: str) -> tuple[Case, Step]:
     """Raises LinkUnknown, LinkGone, or marshmallow's ValidationError (nothing changed)."""
     _, step, case = resolve_link(session, link_id)

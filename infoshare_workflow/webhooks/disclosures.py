@@ -17,7 +17,7 @@ from infoshare_workflow.access.links import DISCLOSURE_SALT, LinkState
 from infoshare_workflow.schemas.forms import DisclosureCodeSchema
 from infoshare_workflow.sharing.decision import find_disclosure, reveal
 from infoshare_workflow.sharing.disclosures import CODE_LIFETIME, MAX_TRIES, CodeCheck, check_code, is_live, send_code
-from infoshare_workflow.storage.models import Case, Disclosure
+from infoshare_workflow.storage.models import Case, DecisionRecord, Disclosure, Staff
 from infoshare_workflow.timeliness.due_dates import signature_max_age
 from infoshare_workflow.webhooks import runtime
 from infoshare_workflow.webhooks.pages import gone, page, unknown, unsign
@@ -53,6 +53,14 @@ def _live(session: Session, token: str) -> tuple[Disclosure, str]:
     return disclosure, case.case_id if case else ""
 
 
+def _sharer(session: Session, decision: DecisionRecord | None) -> str | None:
+    """The designated safeguarding lead who decided to share: the recipient's person to call."""
+    if decision is None or not decision.recorded_by.startswith("staff:"):
+        return None
+    staff = session.get(Staff, decision.recorded_by.removeprefix("staff:"))
+    return staff.name if staff is not None and staff.name else None
+
+
 def _code_page(token: str, case_id: str, status: int = 200, *, sent: bool = True, errors: dict | None = None,
                spent: bool = False) -> Response:
     return page("pages/disclosure_code.html", status, token=token, case_id=case_id, sent=sent, spent=spent,
@@ -84,9 +92,13 @@ def open_disclosure(token: str) -> Response:
         result = check_code(session, disclosure, code, runtime().settings.secret_key, case_id)
         if result.check is CodeCheck.RIGHT:
             reveal(session, disclosure)
+            decision = session.get(DecisionRecord, disclosure.decision_id)
+            sharer = _sharer(session, decision)
             return page("pages/disclosure.html", case_id=case_id,
                         content=disclosure.content or {}, items=disclosure.items, recipient=disclosure.recipient,
-                        snapshot_hash=disclosure.snapshot_hash, expires_at=disclosure.expires_at)
+                        snapshot_hash=disclosure.snapshot_hash, expires_at=disclosure.expires_at,
+                        shared_at=disclosure.created_at, purpose=decision.payload.get("purpose") if decision else None,
+                        sharer=sharer)
     if result.check is CodeCheck.WRONG and result.tries_left:
         message = f"That code is not right. Check the email and try again ({result.tries_left} left)."
         return _code_page(token, case_id, 422, errors={"code": [message]})

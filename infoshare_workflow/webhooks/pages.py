@@ -14,7 +14,7 @@ from flask import Response, make_response, render_template
 from infoshare_workflow.access.links import LinkSigner, LinkState
 from infoshare_workflow.webhooks import runtime
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 
 
@@ -32,9 +32,9 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
     return secure(make_response(render_template(template, **context), status))
 
 
-def gone(what: str) -> Response:
-    """410: no case data, and who to contact."""
-    return page("pages/gone.html", 410, what=what)
+def gone(what: str, **context: Any) -> Response:
+    """410: no case data, who to contact, and (for a task still open) a way to a fresh link."""
+    return page("pages/gone.html", 410, what=what, **context)
 
 
 def unknown() -> Response:

@@ -78,3 +78,22 @@ def test_links_name_the_port_served_unless_the_base_url_is_set(host, expected):
     assert served_at(load_settings(PROD), host, 5077).base_url == expected
     given = load_settings({**PROD, "INFOSHARE_BASE_URL": "https://safeguarding.school.example"})
     assert served_at(given, host, 5077).base_url == "https://safeguarding.school.example"
+
+
+@pytest.mark.parametrize(("colour", "accepted"), [("#1d70b8", True), ("#0B0C0C", True), ("#ffdd00", False),
+                                                  ("#87ceeb", False), ("blue", False), ("#123", False)])
+def test_a_header_colour_must_be_dark_enough_for_white_text(colour, accepted):
+    if accepted:
+        assert load_settings({**PROD, "INFOSHARE_SCHOOL_COLOUR": colour}).school_colour == colour.lower()
+    else:
+        with pytest.raises(ConfigError, match="INFOSHARE_SCHOOL_COLOUR"):
+            load_settings({**PROD, "INFOSHARE_SCHOOL_COLOUR": colour})
+
+
+def test_a_logo_must_be_an_image_file_that_exists(tmp_path):
+    logo = tmp_path / "crest.png"
+    logo.write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert load_settings({**PROD, "INFOSHARE_SCHOOL_LOGO": str(logo)}).school_logo == str(logo)
+    for wrong in (tmp_path / "missing.png", tmp_path):
+        with pytest.raises(ConfigError, match="INFOSHARE_SCHOOL_LOGO"):
+            load_settings({**PROD, "INFOSHARE_SCHOOL_LOGO": str(wrong)})

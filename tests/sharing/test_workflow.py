@@ -138,8 +138,9 @@ def test_a_share_needs_a_recipient_an_item_and_every_principle(mis, runtime, app
     _, _ = walk_to_share(mis, runtime, app, settings, client, consent_given())
     form = share_form([], items=[], necessary="", secure="")
     html = answer(client, settings, app, DSL_EMAIL, form).get_data(as_text=True)
-    for field in ("recipients", "items", "necessary", "secure"):
-        assert f'id="{field}-error"' in html
+    for field in ("recipients", "items", "necessary", "secure"):  # each in the summary, linked to its input
+        assert f'href="#{field}"' in html and f'id="{field}"' in html
+    assert "Choose at least one recipient" in html and "Confirm that sharing is necessary, secure" in html
 
 
 def test_refused_then_shared_under_safeguarding_with_notice_suppressed(mis, runtime, app, settings, client):
