@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 import * as sass from "sass";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const out = join(root, "infoshare_workflow", "templates", "static");
+// `--out DIR` builds elsewhere (tests/test_frontend.py compares that with what is committed).
+const at = process.argv.indexOf("--out");
+const out = at > 0 ? process.argv[at + 1] : join(root, "infoshare_workflow", "templates", "static");
 const govuk = join(root, "node_modules", "govuk-frontend", "dist", "govuk");
 mkdirSync(out, { recursive: true });
 
