@@ -24,6 +24,8 @@ LAYERS: list[set[str]] = [
     {"mail"},
     {"sharing"},
     {"cases"},
+    {"review"},
+    {"schedules"},
     {"tasks", "webhooks"},
     {"service"},
     {"cli"},

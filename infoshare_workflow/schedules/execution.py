@@ -1,0 +1,107 @@
+"""Executing one run of a scheduled sweep: claimed once, the job called, the outcome recorded.
+
+"Review retained information regularly", and exactly once per run (RELIABILITY.md): the run
+is claimed in a committed transaction before the job starts (`queued` → `running`, with a
+lease), so a redelivered or retried task finds it running or finished and does nothing; a run
+whose worker was killed is taken over only after its lease. The outcome is written only by
+the attempt that holds the claim. Golden rule 7: `schedule.run_started`,
+`schedule.run_finished` (with the counts) and `schedule.run_failed` (with the error's class,
+never its message, which may quote personal data) are audited, and one line is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from infoshare_workflow.records import audit
+from infoshare_workflow.schedules.jobs import Progress, job_named
+from infoshare_workflow.schedules.runs import RUN_LEASE
+from infoshare_workflow.storage.models import RunReportItem, Schedule, ScheduleRun, utcnow
+from infoshare_workflow.storage.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claim:
+    run_id: int
+    schedule_id: int
+    job: str
+    attempt: int
+    actor: str
+
+
+def _quiet(done: int, total: int) -> None:
+    pass
+
+
+def execute_run(runtime: Runtime, run_id: int, progress: Progress = _quiet) -> str:
+    """Run the job of run `run_id` unless it is running elsewhere or done: `succeeded`, `failed` or `skipped`."""
+    claim = claim_run(runtime, run_id)
+    if claim is None:
+        return "skipped"
+    started = time.monotonic()
+
+    def report(session: Session, kind: str, item: dict[str, Any]) -> None:
+        session.add(RunReportItem(run_id=run_id, kind=kind[:64], item=json.dumps(item, default=str)))
+
+    try:
+        raw = job_named(claim.job).run(runtime, run_id, progress, report)
+        counts = {str(name): int(value) for name, value in raw.items()}
+    except BaseException as exc:  # recorded as failed; an interrupt or exit still stops the process
+        _finish(runtime, claim, "failed", error=type(exc).__name__)
+        log.warning("schedule run %s (%s, schedule %s) failed after %.1fs: %s", run_id, claim.job,
+                    claim.schedule_id, time.monotonic() - started, type(exc).__name__)
+        if not isinstance(exc, Exception):
+            raise
+        return "failed"
+    _finish(runtime, claim, "succeeded", counts=counts)
+    log.info("schedule run %s (%s, schedule %s) succeeded in %.1fs: %s", run_id, claim.job, claim.schedule_id,
+             time.monotonic() - started, " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "-")
+    return "succeeded"
+
+
+def claim_run(runtime: Runtime, run_id: int) -> Claim | None:
+    """Take a queued run, or one whose lease has run out; None if it is running elsewhere, done or unknown."""
+    with runtime.transaction() as session:
+        now = utcnow()
+        run = session.get(ScheduleRun, run_id, with_for_update=True)
+        if run is None or not (run.status == "queued" or (
+                run.status == "running" and run.claimed_until is not None and run.claimed_until < now)):
+            return None
+        schedule = session.get(Schedule, run.schedule_id)
+        assert schedule is not None
+        run.status, run.attempts, run.claimed_until = "running", run.attempts + 1, now + RUN_LEASE
+        run.started_at = run.started_at or now
+        schedule.last_run_at = now
+        claim = Claim(run.id, schedule.id, schedule.job, run.attempts, run.requested_by or "system")
+        audit.append(session, actor=claim.actor, action="schedule.run_started", details={
+            "schedule_id": schedule.id, "run_id": run.id, "job": schedule.job, "due_at": run.due_at.isoformat(),
+            "attempt": run.attempts})
+    return claim
+
+
+def _finish(runtime: Runtime, claim: Claim, status: str, counts: dict[str, int] | None = None,
+            error: str | None = None) -> None:
+    """Record the outcome, if this attempt still holds the run (a taken-over attempt records nothing)."""
+    with runtime.transaction() as session:
+        run = session.get(ScheduleRun, claim.run_id, with_for_update=True)
+        if run is None or run.status != "running" or run.attempts != claim.attempt:
+            log.warning("schedule run %s was taken over by another attempt; this attempt's %s is not recorded",
+                        claim.run_id, status)
+            return
+        run.status, run.finished_at, run.claimed_until = status, utcnow(), None
+        details: dict[str, Any] = {"schedule_id": claim.schedule_id, "run_id": claim.run_id, "job": claim.job}
+        if status == "succeeded":
+            run.counts = counts or {}
+            audit.append(session, actor=claim.actor, action="schedule.run_finished",
+                         details={**details, "counts": run.counts})
+        else:
+            run.error = (error or "Error")[:128]
+            audit.append(session, actor=claim.actor, action="schedule.run_failed", details={**details, "error": run.error})

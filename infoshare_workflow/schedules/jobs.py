@@ -1,0 +1,52 @@
+"""The jobs a schedule can run, by name: one line each in `JOBS`.
+
+A job is `run(runtime, run_id, progress, report) -> counts`: `progress(done, total)` says how
+far it has got, `report(session, kind, row)` adds a row to the run's report in the job's own
+transaction, and the counts it returns are recorded with the run. Its optional
+`summary(session, run_id) -> counts` adds what happened since (e.g. reviews answered on the
+review lists the run made) whenever a run is shown. INTERFACES.md §3 also names
+`privacy_notices` and `notice_reconsideration`; they join here when they are written, and
+until then a schedule for them is refused (422 naming `job`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from infoshare_workflow.review import sweep
+from infoshare_workflow.storage.runtime import Runtime
+
+Progress = Callable[[int, int], None]  # (done, total)
+Reporter = Callable[[Session, str, dict[str, Any]], None]  # (session, kind, row)
+JobRun = Callable[[Runtime, int, Progress, Reporter], dict[str, int]]
+Summary = Callable[[Session, int], dict[str, int]]
+
+
+@dataclass(frozen=True)
+class Job:
+    run: JobRun
+    summary: Summary | None = None
+
+
+JOBS: dict[str, Job] = {
+    "retention_sweep": Job(sweep.retention_sweep, sweep.run_summary),
+}
+
+
+class UnknownJob(LookupError):
+    """No job of that name is registered."""
+
+
+def job_named(name: str) -> Job:
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise UnknownJob(name) from None
+
+
+def job_names() -> list[str]:
+    return sorted(JOBS)
