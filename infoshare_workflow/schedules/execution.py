@@ -104,4 +104,5 @@ def _finish(runtime: Runtime, claim: Claim, status: str, counts: dict[str, int] 
                          details={**details, "counts": run.counts})
         else:
             run.error = (error or "Error")[:128]
-            audit.append(session, actor=claim.actor, action="schedule.run_failed", details={**details, "error": run.error})
+            audit.append(session, actor=claim.actor, action="schedule.run_failed",
+                         details={**details, "error": run.error})

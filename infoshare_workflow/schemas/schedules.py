@@ -24,13 +24,15 @@ def _cron(**kwargs: Any) -> Text:
     return Text(validate=validate.Length(min=1, max=100), metadata={
         "description": "Five fields: minute, hour, day of month, month, day of week (`0 2 * * 1`: 02:00 every "
                        "Monday), on the wall clock of `timezone`. Names (`MON`, `JAN`) and `L`, `#` as cronsim "
-                       "reads them; an expression it cannot read is a 422 naming `cron`."}, **kwargs)
+                       "reads them; an expression it cannot read is a 422 naming `cron`.",
+        "examples": ["0 2 * * 1", "30 1 1 * *"]}, **kwargs)
 
 
 def _timezone(**kwargs: Any) -> Text:
     return Text(validate=validate.Length(min=1, max=64), metadata={
         "description": "An IANA time zone name, such as `Europe/London` (the school's own by default); "
-                       "one that does not exist is a 422 naming `timezone`."}, **kwargs)
+                       "one that does not exist is a 422 naming `timezone`.",
+        "examples": ["Europe/London", "UTC"]}, **kwargs)
 
 
 class ScheduleCreateSchema(Schema):

@@ -14,7 +14,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from infoshare_workflow import __version__
-from infoshare_workflow.schemas import api, mis_events, recipients
+from infoshare_workflow.schedules.jobs import job_names
+from infoshare_workflow.schemas import api, mis_events, recipients, schedules
 
 SECURED = [{"bearer": []}]
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
@@ -47,6 +48,8 @@ CASE_ID = _path("case_id", "The case reference (`IS-` and ten characters), as th
 ROW_ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 RECIPIENT_ID = _path("id", "The directory entry's id.", ROW_ID)
 STEP_ID = _path("step_id", "The step's id (in the case's `steps`).", ROW_ID)
+SCHEDULE_ID = _path("id", "The schedule's id.", ROW_ID)
+RUN_ID = _path("run_id", "The run's id (in the schedule's runs, or the 202 of a manual run).", ROW_ID)
 
 
 @cache
@@ -62,6 +65,7 @@ def openapi_document() -> dict[str, Any]:
     _cases(spec)
     _steps(spec)
     _recipients(spec)
+    _schedules(spec)
     return spec.to_dict()
 
 
@@ -86,6 +90,12 @@ def _components(spec: APISpec) -> None:
         spec.components.schema(schema.__name__.removesuffix("Schema"), schema=schema)
     spec.components.schema("RecipientPatch", {"minProperties": 1}, schema=recipients.RecipientPatchSchema)
     spec.components.schema("StepReassign", schema=api.StepReassignSchema)
+    for schema in (schedules.ScheduleSchema, schedules.ScheduleListSchema, schedules.RunSchema,
+                   schedules.RunPageSchema, schedules.RunDetailSchema, schedules.RunRequestedSchema):
+        spec.components.schema(schema.__name__.removesuffix("Schema"), schema=schema)
+    spec.components.schema("ScheduleCreate", schema=schedules.ScheduleCreateSchema)
+    spec.components.schemas["ScheduleCreate"]["properties"]["job"]["enum"] = job_names()  # registered jobs only
+    spec.components.schema("SchedulePatch", {"minProperties": 1}, schema=schedules.SchedulePatchSchema)
 
 
 def _event_name(event_type: str) -> str:
@@ -206,4 +216,53 @@ def _recipients(spec: APISpec) -> None:
         "Bring a deactivated entry back onto the share list (repeating it is harmless)",
         {"200": _json("Recipient", "the entry, active"), "404": _json("Error", "no such recipient")},
         parameters=[RECIPIENT_ID],
+    )})
+
+
+def _schedules(spec: APISpec) -> None:
+    bad_body = {"400": _json("Error", "not a JSON object, or a repeated key"),
+                "415": _json("Error", "not application/json"),
+                "422": _json("Error", "errors by field: an unknown key, a `cron` expression that cannot be read, "
+                                      "a `timezone` that does not exist")}
+    not_found = {"404": _json("Error", "no such schedule (or it was deleted)")}
+    made = {"ItsRuns": {"operationId": "listScheduleRuns", "parameters": {"id": "$response.body#/id"}},
+            "RunItNow": {"operationId": "runSchedule", "parameters": {"id": "$response.body#/id"}}}
+    spec.path(path="/api/v1/schedules", operations={
+        "get": _admin("The scheduled sweeps, oldest first, each with its cron expression in words",
+                      {"200": _json("ScheduleList", "every schedule not deleted")}),
+        "post": _admin("Schedule a sweep", {"201": {**_json("Schedule", "the new schedule"), "links": made},
+                                            **bad_body},
+                       description="Runs at the times the cron expression names on the wall clock of `timezone` "
+                                   "(across daylight saving: a time skipped in spring runs at the end of the gap, "
+                                   "one repeated in autumn runs once). Audited.",
+                       requestBody={"required": True, "content": {"application/json": {"schema": "ScheduleCreate"}}}),
+    })
+    spec.path(path="/api/v1/schedules/{id}", operations={
+        "patch": _admin("Change any of cron, timezone, enabled; `next_run_at` is worked out again from now",
+                        {"200": _json("Schedule", "the schedule as changed"), **not_found, **bad_body},
+                        parameters=[SCHEDULE_ID],
+                        requestBody={"required": True, "content": {"application/json": {"schema": "SchedulePatch"}}}),
+        "delete": _admin("Delete a schedule: it never runs again; its runs and their reports are kept for the record",
+                         {"204": {"description": "deleted"}, **not_found}, parameters=[SCHEDULE_ID]),
+    })
+    spec.path(path="/api/v1/schedules/{id}/run", operations={"post": _admin(
+        "Run the schedule's sweep now (enabled or not); a worker takes it up",
+        {"202": {**_json("RunRequested", "queued"), "links": {"TheRun": {
+            "operationId": "getScheduleRun",
+            "parameters": {"id": "$request.path.id", "run_id": "$response.body#/run_id"}}}}, **not_found},
+        operationId="runSchedule", parameters=[SCHEDULE_ID],
+    )})
+    spec.path(path="/api/v1/schedules/{id}/runs", operations={"get": _admin(
+        "The schedule's runs, newest first: when each started and finished, its status, counts and error",
+        {"200": _json("RunPage", "a page"), **not_found, "422": _json("Error", "a bad query argument, by field")},
+        operationId="listScheduleRuns", parameters=[SCHEDULE_ID, {"in": "query", "schema": schedules.RunQuerySchema}],
+    )})
+    spec.path(path="/api/v1/schedules/{id}/runs/{run_id}", operations={"get": _admin(
+        "One run with its report rows (the read is audited)",
+        {"200": {"description": "the run and its report; with `Accept: text/csv`, the report as CSV: one row per "
+                                "report row, the columns `kind` and then the rows' keys",
+                 "content": {"application/json": {"schema": "RunDetail"},
+                             "text/csv": {"schema": {"type": "string"}}}},
+         "404": _json("Error", "no such schedule, or no such run of it")},
+        operationId="getScheduleRun", parameters=[SCHEDULE_ID, RUN_ID],
     )})
