@@ -9,6 +9,7 @@ otherwise. A bad argument or an unknown schedule exits 2, a failed run exits 1; 
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from datetime import datetime
@@ -98,6 +99,7 @@ def schedule_run(schedule_id: int) -> None:
     except ScheduleNotFound:
         raise click.UsageError(f"no such schedule: {schedule_id}") from None
     progress = Progress(job, sys.stdout.isatty())
+    logging.getLogger("infoshare_workflow.schedules").setLevel(logging.ERROR)  # the outcome is this command's line
     try:
         outcome = execute_run(runtime, run_id, progress)
     finally:

@@ -9,6 +9,7 @@ import re
 import select as select_fd
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -133,14 +134,26 @@ def test_run_prints_plain_progress_lines_when_not_on_a_terminal(settings, runtim
     assert lines[-1] == "run 1 of schedule 1 (test_recording) succeeded: disposed 3, listed 0"
 
 
-def test_a_failed_run_exits_1_with_one_line_naming_the_error_class(settings, runtime):
-    with registered_test_jobs():
-        run(settings, "schedule", "add", *WEEKLY)
-        with runtime.transaction() as session:
-            session.get(Schedule, 1).job = "test_failing"
-        result = CliRunner().invoke(schedule, ["run", "1"], env=env_of(settings))
+def with_test_jobs(settings, *args: str) -> tuple[list[str], dict[str, Any]]:
+    """`infoshare ARGS` as a process of its own with the test jobs registered in it: (argv, Popen options)."""
+    program = ("import sys\nfrom tests.schedule_jobs import registered_test_jobs\n"
+               "from infoshare_workflow.cli.main import main\n"
+               "with registered_test_jobs():\n    main(sys.argv[1:])\n")
+    return [sys.executable, "-c", program, *args], {
+        "cwd": ROOT, "env": {**os.environ, **env_of(settings), "PYTHONPATH": str(ROOT)}}
 
-    assert "failed (JobBroke)" in str(result.exception) and "Sam Taylor" not in str(result.exception)
+
+def test_a_failed_run_exits_1_with_one_line_naming_the_error_class(settings, runtime):
+    run(settings, "schedule", "add", *WEEKLY)
+    with runtime.transaction() as session:
+        session.get(Schedule, 1).job = "test_failing"
+
+    argv, options = with_test_jobs(settings, "schedule", "run", "1")
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=120, **options)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["infoshare: run 1 of schedule 1 (test_failing) failed (JobBroke)"]
+    assert "Sam Taylor" not in result.stdout + result.stderr
     with runtime.transaction() as session:
         assert session.scalars(select(ScheduleRun)).one().error == "JobBroke"
 
@@ -150,13 +163,9 @@ def test_run_shows_a_progress_bar_on_a_terminal(settings, runtime):
     run(settings, "schedule", "add", *WEEKLY)
     with runtime.transaction() as session:
         session.get(Schedule, 1).job = "test_recording"
-    program = ("from tests.schedule_jobs import registered_test_jobs\n"
-               "from infoshare_workflow.cli.main import main\n"
-               "with registered_test_jobs():\n    main(['schedule', 'run', '1'])\n")
+    argv, options = with_test_jobs(settings, "schedule", "run", "1")
     leader, follower = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-c", program], cwd=ROOT, stdin=follower, stdout=follower,
-                               stderr=follower, close_fds=True,
-                               env={**os.environ, **env_of(settings), "PYTHONPATH": str(ROOT)})
+    process = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower, **options)
     os.close(follower)
     output = b""
     while True:
