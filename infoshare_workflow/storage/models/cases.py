@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from infoshare_workflow.storage.crypto import EncryptedJSON, EncryptedText
@@ -23,7 +23,7 @@ class Concern(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     concern_id: Mapped[str] = mapped_column(String(64), unique=True)
-    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupils.id"), index=True)
+    pupil_id: Mapped[int | None] = mapped_column(ForeignKey("pupils.id"), index=True)  # None once disposed
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     category: Mapped[str] = mapped_column(String(32))
     summary: Mapped[str] = mapped_column(EncryptedText)
@@ -31,11 +31,12 @@ class Concern(Base):
     opinion: Mapped[str | None] = mapped_column(EncryptedText)
     reporter_staff_id: Mapped[str] = mapped_column(String(64))
 
-    pupil: Mapped[Pupil] = relationship()
+    pupil: Mapped[Pupil | None] = relationship()
 
 
 class Case(Base):
     __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_review_on", "status", "review_on"),)  # the retention sweep's scan
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -48,6 +49,7 @@ class Case(Base):
     retention_category: Mapped[str | None] = mapped_column(String(32))
     review_on: Mapped[date | None] = mapped_column(Date)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    legal_hold_reason: Mapped[str | None] = mapped_column(EncryptedText)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
