@@ -102,9 +102,13 @@ def apply_update(session: Session, data: dict[str, Any], event_id: str, at: date
     if "threshold" in data and data["threshold"] != case.threshold:
         changes["threshold"] = [case.threshold, data["threshold"]]
         case.threshold = data["threshold"]
-        case.retention_category = retention.category_for(case.threshold)
-        case.review_on = retention.review_on(case.retention_category, case.concern.pupil.date_of_birth, None,
-                                             policy_of(session).retention)
+        if case.status in ("open", "closed"):  # the category follows the threshold; a shared case stays child protection
+            case.retention_category = retention.category_for(case.threshold, shared=case.outcome == "shared")
+            pupil = case.concern.pupil
+            assert pupil is not None  # only a disposed case has lost its pupil
+            case.review_on = retention.review_on(case.retention_category, pupil.date_of_birth,
+                                                 case.closed_at.date() if case.closed_at else None,
+                                                 policy_of(session).retention)
     if "urgency" in data and data["urgency"] != case.urgency:
         changes["urgency"] = [case.urgency, data["urgency"]]
         raised = due_dates.is_raise(case.urgency, data["urgency"])

@@ -8,12 +8,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from infoshare_workflow.cases import inbox
 from infoshare_workflow.cases.inbox import InboxEntry
 from infoshare_workflow.storage import outbox
-from infoshare_workflow.storage.models import Case, Concern, Disclosure, Step, utcnow
+from infoshare_workflow.storage.models import Case, Concern, Disclosure, Disposal, Step, utcnow
 from infoshare_workflow.vocabulary import STEP_KINDS
 
 
@@ -106,6 +106,7 @@ def received_view(entry: InboxEntry) -> dict[str, Any]:
         "received_at": entry.received_at, "parked": entry.parked, "parked_reason": entry.last_error if entry.parked
         else None, "apply_attempts": entry.attempts, "outcome": None, "urgency": None, "threshold": None,
         "opened_at": None, "closed_at": None, "waiting_on": None, "retention_category": None, "review_on": None,
+        "disposal": None,
         "legal_hold": False,
         "steps": [], "decisions": {"consent": [], "consultation": [], "share": []}, "disclosures": [], "notices": [],
     }
@@ -118,6 +119,13 @@ def waiting_on(case: Case, now: datetime | None = None) -> dict[str, Any] | None
         return None
     return {"kind": step.kind, "assignee": step.assignee, "due_at": step.due_at,
             "overdue": step.due_at is not None and step.due_at < (now or utcnow())}
+
+
+def latest_disposal(case: Case) -> Disposal | None:
+    session = object_session(case)
+    if session is None:
+        return None
+    return session.scalars(select(Disposal).where(Disposal.case_pk == case.id).order_by(Disposal.id.desc())).first()
 
 
 def summary_view(case: Case) -> dict[str, Any]:
@@ -138,6 +146,7 @@ def case_view(case: Case, received_at: datetime | None = None) -> dict[str, Any]
         "received_at": received_at, "parked": False, "parked_reason": None, "apply_attempts": None,
         "urgency": case.urgency, "threshold": case.threshold, "opened_at": case.opened_at,
         "closed_at": case.closed_at, "waiting_on": waiting_on(case), "retention_category": case.retention_category,
+        "disposal": latest_disposal(case),
         "review_on": case.review_on, "legal_hold": case.legal_hold, "steps": case.steps,
         "decisions": {k: decisions.get(k, []) for k in ("consent", "consultation", "share")},
         "disclosures": [disclosure_view(d) for d in case.disclosures],

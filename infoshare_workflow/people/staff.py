@@ -62,13 +62,22 @@ def _active_in(role: str) -> Any:
             .where(StaffRole.role == role, Staff.active.is_(True)))
 
 
+def active_ids(session: Session, role: str) -> list[str]:
+    """The staff ids active in a role, without loading (and decrypting) each person."""
+    return list(session.scalars(select(Staff.staff_id).join(StaffRole, StaffRole.staff_id == Staff.staff_id)
+                                .where(StaffRole.role == role, Staff.active.is_(True)).order_by(Staff.staff_id)))
+
+
 def active_with_role(session: Session, role: str) -> list[Staff]:
     return list(session.scalars(_active_in(role).order_by(Staff.staff_id)))
 
 
-def route_to(session: Session, role: str, named: str | None = None) -> str | None:
-    """The named person if active in that role, else round-robin over the role (DOMAIN.md "Who")."""
+def route_to(session: Session, role: str, named: str | None = None, excluding: str | None = None) -> str | None:
+    """The named person if active in that role, else round-robin over the role (DOMAIN.md "Who"),
+    never `excluding` (a disposal's second approver is never its proposer)."""
     candidates = _active_in(role)
+    if excluding is not None:
+        candidates = candidates.where(Staff.staff_id != excluding)
     if named is not None:
         chosen = session.scalars(candidates.where(Staff.staff_id == named)).first()
         if chosen is not None:

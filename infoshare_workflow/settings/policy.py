@@ -93,6 +93,9 @@ class Policy:
     disclosure_link_lifetime: Duration = field(default_factory=lambda: d("14 days"))
     retention: dict[str, Duration] = field(default_factory=lambda: {
         "child_protection": d("25 years"), "early_help": d("6 years"), "low_level": d("1 year")})
+    second_approval: bool = True  # a manager approves each disposal (the four-eyes rule)
+    disposal_wait: Duration = field(default_factory=lambda: d("7 days"))  # approved disposals wait, cancellable
+    review_within: Duration = field(default_factory=lambda: d("10 working days"))  # a review list's due time
     privacy_period: Duration = field(default_factory=lambda: d("1 year"))
     pupil_notice_min_age: int = 13
 
@@ -176,10 +179,19 @@ def parse_policy(data: dict[str, Any]) -> Policy:
                     if k in ("task_link_lifetime", "disclosure_link_lifetime")}
     retention = dict(policy.retention)
     ret = data.get("retention") or {}
-    _unknown(ret, set(retention), "retention", errors)
+    _unknown(ret, set(retention) | {"second_approval", "disposal_wait", "review_within"}, "retention", errors)
     for key in set(ret) & set(retention):
         if (value := _duration(ret[key], f"retention.{key}", errors)) is not None:
             retention[key] = value
+    review_changes: dict[str, Any] = {}
+    if "second_approval" in ret:
+        if isinstance(ret["second_approval"], bool):
+            review_changes["second_approval"] = ret["second_approval"]
+        else:
+            errors.append("retention.second_approval: must be true or false")
+    for key in ("disposal_wait", "review_within"):
+        if key in ret and (value := _duration(ret[key], f"retention.{key}", errors)) is not None:
+            review_changes[key] = value
     notices = data.get("notices") or {}
     _unknown(notices, {"privacy_period", "pupil_notice_min_age"}, "notices", errors)
     privacy = _duration(notices["privacy_period"], "notices.privacy_period", errors) if "privacy_period" in notices else None
@@ -188,7 +200,7 @@ def parse_policy(data: dict[str, Any]) -> Policy:
         errors.append("notices.pupil_notice_min_age: must be a whole number, 0 or more")
     if errors:
         raise PolicyError(errors)
-    return replace(policy, steps=steps, calendar=calendar, retention=retention,
+    return replace(policy, steps=steps, calendar=calendar, retention=retention, **review_changes,
                    privacy_period=privacy or policy.privacy_period, pupil_notice_min_age=min_age,
                    **{k: v for k, v in link_changes.items() if v is not None})
 

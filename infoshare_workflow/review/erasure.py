@@ -1,0 +1,86 @@
+"""Erasure: a disposal whose wait has ended removes the case's personal data for good.
+
+DOMAIN.md "Retention": disposal erases the personal data (pupil, contacts, concern text,
+disclosures' content) and keeps a tombstone: the case's reference, category and dates, who
+proposed and who approved the disposal and why (the `disposals` row), and the audit chain,
+which holds no personal data and still verifies. Erasing is deleting or overwriting rows,
+never setting a flag: encrypted text is removed too, not merely left unreadable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.orm import Session
+
+from infoshare_workflow.records import audit
+from infoshare_workflow.storage.models import (
+    Case,
+    ChronologyEntry,
+    Concern,
+    Contact,
+    DecisionRecord,
+    Disclosure,
+    Disposal,
+    Email,
+    Notice,
+    Pupil,
+    ReceivedEvent,
+    ReviewItem,
+    Step,
+    utcnow,
+)
+
+# What a decision record keeps: the choices made (vocabulary), none of the free text.
+KEPT_CHOICES = ("outcome", "party", "not_sought_reason", "advice", "decision", "lawful_basis", "condition",
+                "items", "recipients", "family_notice")
+
+
+def erase_case(session: Session, disposal: Disposal, *, run_id: int | None, now: datetime | None = None) -> dict[str, Any]:
+    """Erase the case of a disposal whose wait is over; returns the tombstone's report row."""
+    now = now or utcnow()
+    case = disposal.case
+    concern = session.get(Concern, case.concern_pk)
+    assert concern is not None
+    pupil_id = concern.pupil_id
+    session.execute(update(Concern).where(Concern.id == concern.id)
+                    .values(summary="", facts="", opinion=None, pupil_id=None))
+    session.execute(delete(ChronologyEntry).where(ChronologyEntry.case_pk == case.id))
+    for record in session.scalars(select(DecisionRecord).where(DecisionRecord.case_pk == case.id)):
+        record.payload = {k: v for k, v in record.payload.items() if k in KEPT_CHOICES} | {"erased": True}
+    session.execute(update(Disclosure).where(Disclosure.case_pk == case.id).values(content=None, code_nonce=None))
+    session.execute(update(Notice).where(Notice.case_pk == case.id).values(reason=None))
+    session.execute(update(Step).where(Step.case_pk == case.id).values(prefill=None))
+    session.execute(update(Email).where(Email.case_id == case.case_id).values(to_address=""))
+    session.execute(update(ReceivedEvent).where(
+        (ReceivedEvent.case_id == case.case_id) | (ReceivedEvent.concern_key == concern.concern_id)).values(payload=None))
+    session.execute(update(ReviewItem).where(ReviewItem.case_pk == case.id).values(reason=None))
+    if pupil_id is not None and not _has_other_cases(session, pupil_id, concern.id):
+        session.execute(delete(Contact).where(Contact.pupil_id == pupil_id))
+        session.execute(delete(Pupil).where(Pupil.id == pupil_id))
+    case.legal_hold_reason = None
+    case.status = "disposed"
+    disposal.status, disposal.disposed_at, disposal.run_id = "done", now, run_id
+    session.flush()
+    audit.append(session, actor="system", action="case.disposed", case_id=case.case_id, details={
+        "disposal_id": disposal.id, "category": case.retention_category, "proposed_by": disposal.proposed_by,
+        "approved_by": disposal.approved_by, "run_id": run_id})
+    return tombstone(case, disposal)
+
+
+def _has_other_cases(session: Session, pupil_id: int, concern_pk: int) -> bool:
+    """Whether the pupil still has a concern (a case not disposed of) besides this one."""
+    return bool(session.scalar(select(exists().where(Concern.pupil_id == pupil_id, Concern.id != concern_pk))))
+
+
+def tombstone(case: Case, disposal: Disposal) -> dict[str, Any]:
+    """What is kept of a disposed case, as a report row: no personal data."""
+    def iso(moment: Any) -> str | None:
+        return moment.isoformat() if moment is not None else None
+
+    return {"case_id": case.case_id, "category": case.retention_category, "opened_at": iso(case.opened_at),
+            "closed_at": iso(case.closed_at), "review_on": iso(case.review_on), "proposed_by": disposal.proposed_by,
+            "proposed_at": iso(disposal.proposed_at), "approved_by": disposal.approved_by,
+            "approved_at": iso(disposal.approved_at), "disposed_at": iso(disposal.disposed_at)}
