@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 from infoshare_workflow import vocabulary
 from infoshare_workflow.access.links import CSRF_SALT, RECEIPT_SALT, TASK_SALT, LinkState
 from infoshare_workflow.cases.context import full_view, pseudonymised_view
+from infoshare_workflow.review.lists import find_link as find_review_link
 from infoshare_workflow.sharing.answers import answer, check
 from infoshare_workflow.sharing.decision import active_recipients, consent_outcome
 from infoshare_workflow.sharing.resend import StepUnavailable, request_fresh_link
 from infoshare_workflow.sharing.steps import STEP_LABELS, LinkGone, LinkUnknown, resolve_link
 from infoshare_workflow.storage.models import Case, Recipient, Staff, Step, TaskLink
 from infoshare_workflow.timeliness.due_dates import signature_max_age
-from infoshare_workflow.webhooks import runtime
+from infoshare_workflow.webhooks import review_pages, runtime
 from infoshare_workflow.webhooks.pages import gone, page, signer, unknown, unsign
 
 bp = Blueprint("task_links", __name__)
@@ -109,6 +110,9 @@ def _shown(values: dict[str, Any]) -> dict[str, Any]:
 def show(token: str) -> Response:
     link_id = _link_id(token)
     with runtime().transaction() as session:
+        review_link = find_review_link(session, link_id)
+        if review_link is not None:  # a retention review list, not a step
+            return review_pages.show(session, token, review_link)
         link, step, case = resolve_link(session, link_id)
         return _render(session, token, link, step, case, values=dict(step.prefill or {}), errors={}, status=200)
 
@@ -122,10 +126,14 @@ def _form() -> dict[str, Any]:
 def submit(token: str) -> Response:
     link_id = _link_id(token)
     with runtime().transaction() as session:
-        resolve_link(session, link_id)  # a used or closed link is 410 before anything else
+        is_review = find_review_link(session, link_id) is not None
+        if not is_review:
+            resolve_link(session, link_id)  # a used or closed link is 410 before anything else
     csrf_state, csrf_link = unsign(request.form.get("csrf_token", ""), CSRF_SALT, _max_age())
     if csrf_state is not LinkState.LIVE or csrf_link != link_id:
         return page("pages/form_expired.html", 400, token=token)
+    if is_review:
+        return review_pages.submit(runtime(), token, link_id)
     form, zone = _form(), runtime().settings.timezone
     try:
         with runtime().transaction() as session:
@@ -181,6 +189,9 @@ def recorded(receipt: str) -> Response:
     """What happens next for the case, from the database: the signed receipt names the step
     just answered (a made-up one is a 404 that shows nothing)."""
     state, step_id = signer().unsign(receipt, RECEIPT_SALT, _max_age())
+    if state is LinkState.LIVE and step_id is not None and step_id.startswith("list-") and step_id[5:].isdigit():
+        with runtime().transaction() as session:
+            return review_pages.completed(session, int(step_id[5:]))
     if state is not LinkState.LIVE or step_id is None or not step_id.isdigit():
         return unknown()
     with runtime().transaction() as session:

@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from infoshare_workflow.review import sweep
+
 from .. import factories
-from ..workflow import DSL_EMAIL, MANAGER_EMAIL
+from ..review.school import Report, due_cases, no_progress, staff
+from ..workflow import DSL_EMAIL, MANAGER_EMAIL, drain, latest_to, link_in
 from .browser_steps import (
     CONTINUE,
     RECORDED,
@@ -169,3 +172,23 @@ def test_the_recipient_sees_who_shared_what_when_and_why_and_whom_to_call(school
         assert withheld not in shown_text, f"{withheld!r} was not chosen, yet it was shown"
     received = {d.recipient_id: d.accessed_at for d in school.disclosures()}
     assert received[school.recipients["csc"]] is not None and received[school.recipients["police"]] is None
+
+
+def test_the_review_list_fits_the_screen_shows_the_date_only_to_keep_and_passes_axe(
+        app, mis, runtime, settings, server_url, axe_page):
+    staff(mis)
+    [case_id] = due_cases(mis, runtime, 1)
+    sweep.retention_sweep(runtime, 1, no_progress, Report())
+    drain(app)
+    page = axe_page
+    page.goto(server_url + link_in(latest_to(settings.outbox_dir, "s-02@school.example")))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Retention review")
+    next_review = page.get_by_role("group", name="When is it next reviewed?")
+    expect(next_review).to_be_hidden()
+    page.get_by_label("Keep it, and review it again later").check()
+    expect(next_review).to_be_visible()
+    assert_no_sideways_scroll(page, "review list")
+    assert_accessible(page, "review list")
+    assert press(page, "Record these answers").status == 422
+    assert_accessible(page, "review list with errors")
+    expect(page.locator(".govuk-error-summary")).to_contain_text(f"Enter when case {case_id} is next reviewed")
