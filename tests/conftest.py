@@ -154,8 +154,19 @@ def admin_token(runtime: Runtime) -> str:
 @pytest.fixture
 def api(client: FlaskClient, admin_token: str) -> Any:
     class Api:
+        """The test client with the token, for every method."""
+
+        def open(self, path: str, method: str = "GET", **kwargs: Any) -> Any:
+            return client.open(path, method=method, headers={"Authorization": f"Bearer {admin_token}"}, **kwargs)
+
         def get(self, path: str, **kwargs: Any) -> Any:
-            return client.get(path, headers={"Authorization": f"Bearer {admin_token}"}, **kwargs)
+            return self.open(path, "GET", **kwargs)
+
+        def post(self, path: str, **kwargs: Any) -> Any:
+            return self.open(path, "POST", **kwargs)
+
+        def put(self, path: str, **kwargs: Any) -> Any:
+            return self.open(path, "PUT", **kwargs)
 
     return Api()
 

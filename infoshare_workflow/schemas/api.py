@@ -10,7 +10,7 @@ import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from infoshare_workflow.schemas.fields import TRIMMED_PATTERN, Text
+from infoshare_workflow.schemas.fields import TRIMMED_PATTERN, StrictBoolean, Text
 from infoshare_workflow.vocabulary import CASE_STATUSES, RETENTION_CATEGORIES, STEP_KINDS, STEP_STATUSES
 
 CURSOR = r"^[1-9][0-9]{0,8}$"
@@ -43,6 +43,13 @@ def _visible(value: str) -> None:
         raise ValidationError("Must not be blank.")
 
 
+def one_line_reason(description: str) -> Text:
+    """A reason on one line, checked as sent (not trimmed first), so that the length and the
+    pattern mean what the OpenAPI document says."""
+    return Text(required=True, validate=[validate.Length(min=1, max=500), _visible],
+                metadata={"pattern": TRIMMED_PATTERN, "description": description})
+
+
 class StepReassignSchema(Schema):
     """Who takes an open step, and why (the reason is on the record: golden rule 7)."""
 
@@ -52,10 +59,40 @@ class StepReassignSchema(Schema):
     staff_id = Text(required=True, validate=validate.Length(min=1, max=64), metadata={
         "description": "An active member of staff holding the step's role: `dsl` for consent, information and "
                        "share, `manager` for consultation; not the step's current assignee."})
-    # Checked as sent (not trimmed first), so that the length and the pattern mean what the OpenAPI document says.
-    reason = Text(required=True, validate=[validate.Length(min=1, max=500), _visible], metadata={
-        "pattern": TRIMMED_PATTERN,
-        "description": "Why the step moves, on one line; kept in the audit trail, so no personal data."})
+    reason = one_line_reason("Why the step moves, on one line; kept in the audit trail, so no personal data.")
+
+
+class LegalHoldSchema(Schema):
+    """Place or lift a legal hold: a held case can't be disposed of (DOMAIN.md "Retention")."""
+
+    class Meta:
+        unknown = RAISE
+
+    legal_hold = StrictBoolean(required=True, metadata={
+        "description": "true to place the hold, false to lift it."})
+    reason = one_line_reason("Why (e.g. an inquiry's request), on one line; kept encrypted with the case, "
+                             "not in the audit.")
+
+
+class DisposalCancelSchema(Schema):
+    """Stop a disposal that is proposed or waiting for its erasure date."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = one_line_reason("Why it is stopped, on one line.")
+
+
+class DisposalSchema(Schema):
+    """A disposal under way, or done: who proposed and approved it, and when it is (or was) erased."""
+
+    status = fields.String(validate=validate.OneOf(["proposed", "pending", "cancelled", "rejected", "done"]))
+    proposed_by = fields.String()
+    proposed_at = fields.AwareDateTime()
+    approved_by = fields.String(allow_none=True)
+    approved_at = fields.AwareDateTime(allow_none=True)
+    erase_at = fields.AwareDateTime(allow_none=True, metadata={"description": "When the waiting period ends."})
+    disposed_at = fields.AwareDateTime(allow_none=True)
 
 
 class DecisionSchema(Schema):
@@ -132,6 +169,9 @@ class CaseSchema(CaseSummarySchema):
     retention_category = fields.String(allow_none=True, validate=validate.OneOf(RETENTION_CATEGORIES))
     review_on = fields.Date(allow_none=True)
     legal_hold = fields.Boolean()
+    disposal = fields.Nested(DisposalSchema, allow_none=True, metadata={
+        "description": "The latest disposal of the case, if any: under way (`disposal_pending` shows its date) "
+                       "or done (the tombstone)."})
     steps = fields.List(fields.Nested(StepSchema))
     decisions = fields.Nested(DecisionsSchema)
     disclosures = fields.List(fields.Nested("DisclosureSchema"))

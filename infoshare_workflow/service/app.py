@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         mis,
         rate_limits,
         recipients_api,
+        retention_api,
         schedules_api,
         steps_api,
         task_links,

@@ -15,12 +15,39 @@ from werkzeug.exceptions import HTTPException
 
 from infoshare_workflow.access.admin_tokens import authenticate
 from infoshare_workflow.records import audit
+from infoshare_workflow.schemas import strict_json
 from infoshare_workflow.schemas.api import AuditVerificationSchema
+from infoshare_workflow.schemas.strict_json import JsonBodyError
 from infoshare_workflow.webhooks import json_error, runtime
 from infoshare_workflow.webhooks.openapi import openapi_document
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
 MAX_ROW_ID = 2**31 - 1  # an INTEGER primary key
+
+
+class BadBody(Exception):
+    """The request body is not a JSON object (400) or not JSON at all (415); `response` says so."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+@bp.errorhandler(BadBody)
+def _bad_body(exc: BadBody) -> Response:
+    return exc.response
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, read strictly (a repeated key is a 400, never "the last wins")."""
+    if not request.is_json:
+        raise BadBody(error(415, "Content-Type must be application/json."))
+    try:
+        payload = strict_json.loads(request.get_data())
+    except JsonBodyError as exc:
+        raise BadBody(error(400, str(exc))) from None
+    if not isinstance(payload, dict):
+        raise BadBody(error(400, "Body must be a JSON object."))
+    return payload
 
 
 def error(status: int, message: str, **extra: Any) -> Response:

@@ -64,6 +64,7 @@ def openapi_document() -> dict[str, Any]:
     _webhook(spec)
     _cases(spec)
     _steps(spec)
+    _retention(spec)
     _recipients(spec)
     _schedules(spec)
     return spec.to_dict()
@@ -90,6 +91,8 @@ def _components(spec: APISpec) -> None:
         spec.components.schema(schema.__name__.removesuffix("Schema"), schema=schema)
     spec.components.schema("RecipientPatch", {"minProperties": 1}, schema=recipients.RecipientPatchSchema)
     spec.components.schema("StepReassign", schema=api.StepReassignSchema)
+    spec.components.schema("LegalHold", schema=api.LegalHoldSchema)
+    spec.components.schema("DisposalCancel", schema=api.DisposalCancelSchema)
     for schema in (schedules.ScheduleSchema, schedules.ScheduleListSchema, schedules.RunSchema,
                    schedules.RunPageSchema, schedules.RunDetailSchema, schedules.RunRequestedSchema):
         spec.components.schema(schema.__name__.removesuffix("Schema"), schema=schema)
@@ -182,6 +185,27 @@ def _steps(spec: APISpec) -> None:
                     "reason (golden rule 7).",
         parameters=[CASE_ID, STEP_ID],
         requestBody={"required": True, "content": {"application/json": {"schema": "StepReassign"}}},
+    )})
+
+
+def _retention(spec: APISpec) -> None:
+    bad_body = {"400": _json("Error", "not a JSON object, or a repeated key"),
+                "415": _json("Error", "not application/json"), "422": _json("Error", "errors by field")}
+    spec.path(path="/api/v1/cases/{case_id}/legal-hold", operations={"put": _admin(
+        "Place or lift a legal hold: a held case can't be disposed of, and a disposal under way is stopped",
+        {"200": _json("Case", "the case"), "404": _json("Error", "no such case"),
+         "409": _json("Error", "the case has been disposed of"), **bad_body},
+        description="Both ends of a hold are audited with the token's name; the reason is kept with the case "
+                    "(encrypted), not in the audit trail.",
+        parameters=[CASE_ID],
+        requestBody={"required": True, "content": {"application/json": {"schema": "LegalHold"}}},
+    )})
+    spec.path(path="/api/v1/cases/{case_id}/disposal/cancel", operations={"post": _admin(
+        "Stop a disposal that is proposed or waiting for its erasure: the case is kept and reviewed in a year",
+        {"200": _json("Case", "the case"), "404": _json("Error", "no such case"),
+         "409": _json("Error", "no disposal of this case is under way"), **bad_body},
+        parameters=[CASE_ID],
+        requestBody={"required": True, "content": {"application/json": {"schema": "DisposalCancel"}}},
     )})
 
 

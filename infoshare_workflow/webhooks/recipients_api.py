@@ -14,12 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 from marshmallow import ValidationError
 
-from infoshare_workflow.schemas import strict_json
 from infoshare_workflow.schemas.recipients import RecipientCreateSchema, RecipientSchema
-from infoshare_workflow.schemas.strict_json import JsonBodyError
 from infoshare_workflow.sharing.recipients import (
     InvalidRecipient,
     RecipientInactive,
@@ -31,27 +29,9 @@ from infoshare_workflow.sharing.recipients import (
     update_recipient,
 )
 from infoshare_workflow.webhooks import runtime
-from infoshare_workflow.webhooks.admin_api import actor, bp, error, row_id
+from infoshare_workflow.webhooks.admin_api import actor, bp, error, json_body, row_id
 
 NOT_FOUND = "No such recipient."
-
-
-class _BadBody(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
-def _body() -> dict[str, Any]:
-    """The request's JSON object, read strictly (a repeated key is a 400, never "the last wins")."""
-    if not request.is_json:
-        raise _BadBody(error(415, "Content-Type must be application/json."))
-    try:
-        payload = strict_json.loads(request.get_data())
-    except JsonBodyError as exc:
-        raise _BadBody(error(400, str(exc))) from None
-    if not isinstance(payload, dict):
-        raise _BadBody(error(400, "Body must be a JSON object."))
-    return payload
 
 
 def _invalid(errors: Any) -> Response:
@@ -68,11 +48,9 @@ def recipients() -> Response:
 @bp.post("/recipients")
 def create_recipient() -> Response:
     try:
-        data = RecipientCreateSchema().load(_body())
+        data = RecipientCreateSchema().load(json_body())
         with runtime().transaction() as session:
             body = RecipientSchema().dump(add_recipient(session, **data, actor=actor()))
-    except _BadBody as exc:
-        return exc.response
     except ValidationError as exc:
         return _invalid(exc.messages)
     except InvalidRecipient as exc:
@@ -88,7 +66,7 @@ def patch_recipient(recipient_id: str) -> Response:
     try:
         if found is None:
             raise RecipientNotFound(recipient_id)
-        changes = _body()
+        changes = json_body()
         with runtime().transaction() as session:  # the domain looks the entry up, then validates
             body = RecipientSchema().dump(update_recipient(session, found, changes, actor=actor()))
     except RecipientNotFound:
@@ -96,8 +74,6 @@ def patch_recipient(recipient_id: str) -> Response:
     except RecipientInactive:
         return error(409, f"This recipient is deactivated. To change it, first bring it back: "
                            f"POST /api/v1/recipients/{found}/reactivate.")
-    except _BadBody as exc:
-        return exc.response
     except InvalidRecipient as exc:
         return _invalid(exc.errors)
     return jsonify(body)

@@ -33,7 +33,6 @@ from infoshare_workflow.schedules.management import (
     update_schedule,
 )
 from infoshare_workflow.schedules.runs import RunNotFound, get_run, list_runs, report_columns, run_now
-from infoshare_workflow.schemas import strict_json
 from infoshare_workflow.schemas.schedules import (
     RunDetailSchema,
     RunPageSchema,
@@ -41,30 +40,11 @@ from infoshare_workflow.schemas.schedules import (
     ScheduleListSchema,
     ScheduleSchema,
 )
-from infoshare_workflow.schemas.strict_json import JsonBodyError
 from infoshare_workflow.webhooks import runtime
-from infoshare_workflow.webhooks.admin_api import actor, bp, error, row_id
+from infoshare_workflow.webhooks.admin_api import actor, bp, error, json_body, row_id
 
 NOT_FOUND = "No such schedule."
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas (CSV injection)
-
-
-class _BadBody(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
-def _body() -> dict[str, Any]:
-    """The request's JSON object, read strictly (a repeated key is a 400, never "the last wins")."""
-    if not request.is_json:
-        raise _BadBody(error(415, "Content-Type must be application/json."))
-    try:
-        payload = strict_json.loads(request.get_data())
-    except JsonBodyError as exc:
-        raise _BadBody(error(400, str(exc))) from None
-    if not isinstance(payload, dict):
-        raise _BadBody(error(400, "Body must be a JSON object."))
-    return payload
 
 
 def _invalid(errors: Any) -> Response:
@@ -81,11 +61,9 @@ def schedules() -> Response:
 @bp.post("/schedules")
 def create() -> Response:
     try:
-        values = _body()
+        values = json_body()
         with runtime().transaction() as session:
             body = ScheduleSchema().dump(schedule_view(create_schedule(session, values, actor=actor())))
-    except _BadBody as exc:
-        return exc.response
     except InvalidSchedule as exc:
         return _invalid(exc.errors)
     response = jsonify(body)
@@ -99,13 +77,11 @@ def patch(schedule_id: str) -> Response:
     try:
         if found is None:
             raise ScheduleNotFound(schedule_id)
-        changes = _body()
+        changes = json_body()
         with runtime().transaction() as session:  # the domain looks the schedule up, then validates
             body = ScheduleSchema().dump(schedule_view(update_schedule(session, found, changes, actor=actor())))
     except ScheduleNotFound:
         return error(404, NOT_FOUND)
-    except _BadBody as exc:
-        return exc.response
     except InvalidSchedule as exc:
         return _invalid(exc.errors)
     return jsonify(body)

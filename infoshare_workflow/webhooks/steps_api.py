@@ -12,14 +12,10 @@ a JSON object → 400, not `application/json` → 415, and field errors (includi
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 from marshmallow import ValidationError
 
-from infoshare_workflow.schemas import strict_json
 from infoshare_workflow.schemas.api import StepReassignSchema, StepSchema
-from infoshare_workflow.schemas.strict_json import JsonBodyError
 from infoshare_workflow.sharing.resend import (
     InvalidReassignment,
     StepNotFound,
@@ -29,7 +25,7 @@ from infoshare_workflow.sharing.resend import (
     resend_link,
 )
 from infoshare_workflow.webhooks import runtime
-from infoshare_workflow.webhooks.admin_api import actor, bp, error, row_id
+from infoshare_workflow.webhooks.admin_api import actor, bp, error, json_body, row_id
 
 
 @bp.post("/cases/<case_id>/steps/<step_id>/resend")
@@ -48,14 +44,7 @@ def resend_step_link(case_id: str, step_id: str) -> Response:
 
 @bp.post("/cases/<case_id>/steps/<step_id>/reassign")
 def reassign_open_step(case_id: str, step_id: str) -> Response:
-    if not request.is_json:
-        return error(415, "Content-Type must be application/json.")
-    try:
-        payload: Any = strict_json.loads(request.get_data())
-    except JsonBodyError as exc:
-        return error(400, str(exc))
-    if not isinstance(payload, dict):
-        return error(400, "Body must be a JSON object.")
+    payload = json_body()
     try:
         data = StepReassignSchema().load(payload)
         with runtime().transaction() as session:
