@@ -17,6 +17,7 @@ from celery import Celery
 
 from infoshare_workflow.cases.intake import apply_pending
 from infoshare_workflow.cases.rejections import flush_tallies
+from infoshare_workflow.review.lists import remind_due_lists
 from infoshare_workflow.schedules.runs import run_due_schedules
 from infoshare_workflow.sharing.reminders import dispatch_timers
 from infoshare_workflow.storage.outbox import relay
@@ -57,9 +58,12 @@ class InProcessWorker(threading.Thread):
                 self.after_task(task, kwargs)
 
     def tick(self) -> None:
-        """What beat's dispatch task does, in-process: reminders, escalations and sweeps due, then the relay."""
+        """What beat's dispatch task does, in-process: reminders, escalations, review-list reminders
+        and sweeps due, then the relay."""
         apply_pending(self.runtime.sessions)
         dispatch_timers(self.runtime.sessions)
+        with self.runtime.transaction() as session:
+            remind_due_lists(session)
         run_due_schedules(self.runtime.sessions)
         relay(self.runtime.sessions, self.submit, self.runtime.lease)
         flush_tallies(self.runtime.sessions)
