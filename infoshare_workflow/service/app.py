@@ -10,10 +10,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, request
-from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 
 from infoshare_workflow import vocabulary
+from infoshare_workflow.mail.rendering import template_loader
 from infoshare_workflow.monitoring import log_redaction
 from infoshare_workflow.monitoring.metrics import observe_request
 from infoshare_workflow.service.celery_app import create_celery
@@ -25,8 +26,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     runtime = build_runtime(settings)
     app = Flask("infoshare_workflow", template_folder=str(TEMPLATES), static_folder=str(TEMPLATES / "static"))
-    # Pages are built from GOV.UK Frontend's components (govuk-frontend-jinja's macros).
-    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), PrefixLoader(
+    # Pages are built from GOV.UK Frontend's components (govuk-frontend-jinja's macros); the
+    # school's own folder (INFOSHARE_TEMPLATE_DIR), when set, comes before the built-in pages.
+    app.jinja_loader = ChoiceLoader([template_loader(settings), PrefixLoader(
         {"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})])
     # No SECRET_KEY for Flask: nothing here uses its cookie session (task and disclosure links
     # are signed by access.links), and without a key Flask skips building a signer on every request.

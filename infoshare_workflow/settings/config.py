@@ -78,6 +78,7 @@ class Settings:
     school_colour: str | None = None
     base_url_given: bool = False
     worker_metrics_port: int | None = None
+    template_dir: str | None = None  # the school's own templates, searched before the built-in ones
     policy: Policy = field(default_factory=Policy)
     rate_limits: RateLimits = field(default_factory=RateLimits)
 
@@ -185,6 +186,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         school_contact=(env.get("INFOSHARE_SCHOOL_CONTACT") or "").strip() or None,
         school_logo=_logo(env.get("INFOSHARE_SCHOOL_LOGO") or None),
         school_colour=_colour(env.get("INFOSHARE_SCHOOL_COLOUR") or None),
+        template_dir=_template_dir(env.get("INFOSHARE_TEMPLATE_DIR") or None),
     )
 
 
@@ -199,6 +201,16 @@ def _logo(path: str | None) -> str | None:
     if Path(path).suffix.lower() not in LOGO_TYPES or not Path(path).is_file():
         raise ConfigError(f"INFOSHARE_SCHOOL_LOGO {path!r} is not a readable PNG, SVG, JPEG or WebP file")
     return path
+
+
+def _template_dir(path: str | None) -> str | None:
+    """The school's own templates (notices, emails, pages): a folder that exists, kept absolute
+    so the web app, the worker and the CLI read the same one whatever their working folder."""
+    if path is None:
+        return None
+    if not Path(path).is_dir():
+        raise ConfigError(f"INFOSHARE_TEMPLATE_DIR {path!r} is not a folder that exists")
+    return str(Path(path).resolve())
 
 
 def _colour(value: str | None) -> str | None:

@@ -97,3 +97,15 @@ def test_a_logo_must_be_an_image_file_that_exists(tmp_path):
     for wrong in (tmp_path / "missing.png", tmp_path):
         with pytest.raises(ConfigError, match="INFOSHARE_SCHOOL_LOGO"):
             load_settings({**PROD, "INFOSHARE_SCHOOL_LOGO": str(wrong)})
+
+
+def test_the_schools_template_folder_must_be_a_folder_that_exists(tmp_path):
+    folder = tmp_path / "school-templates"
+    folder.mkdir()
+    assert load_settings({**PROD, "INFOSHARE_TEMPLATE_DIR": str(folder)}).template_dir == str(folder.resolve())
+    assert load_settings(PROD).template_dir is None
+    (tmp_path / "a-file.html").write_text("")
+    for wrong in (tmp_path / "missing", tmp_path / "a-file.html"):
+        with pytest.raises(ConfigError, match="INFOSHARE_TEMPLATE_DIR") as refused:
+            load_settings({**PROD, "INFOSHARE_TEMPLATE_DIR": str(wrong)})
+        assert str(wrong) in str(refused.value) and "\n" not in str(refused.value)
