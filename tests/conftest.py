@@ -285,8 +285,8 @@ class WebProcess:
 
         def up() -> bool:
             try:
-                return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
-            except requests.ConnectionError:
+                return requests.get(f"{self.url}/healthz", timeout=2).status_code == 200
+            except requests.RequestException:  # not listening yet, or too busy starting to answer in time
                 return False
 
         wait_for(up, timeout=30)
@@ -326,7 +326,7 @@ def answers(url: str) -> bool:
 
     try:
         requests.get(url, timeout=2)
-    except requests.ConnectionError:
+    except requests.RequestException:
         return False
     return True
 
