@@ -7,6 +7,8 @@ transaction are published right after it commits (never before), through `publis
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,11 +66,18 @@ class Runtime:
             return False
 
 
+def address_key_of(secret_key: str) -> bytes:
+    """The key that turns a notice's address into its `addressee_key` (a keyed hash, so the
+    column cannot be reversed by hashing guessed addresses)."""
+    return hmac.new(secret_key.encode(), b"infoshare.notice-addressee", hashlib.sha256).digest()
+
+
 def build_runtime(settings: Settings) -> Runtime:
     KeyRing.configure(settings.encryption_keys)
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
-    sessions.configure(info={"policy": settings.policy, "timezone": settings.timezone})
+    sessions.configure(info={"policy": settings.policy, "timezone": settings.timezone,
+                             "address_key": address_key_of(settings.secret_key)})
     runtime = Runtime(settings=settings, engine=engine, sessions=sessions)
 
     @event.listens_for(runtime.sessions, "after_commit")

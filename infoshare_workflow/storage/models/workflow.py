@@ -79,6 +79,8 @@ class Email(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # given up: see `error`
+    error: Mapped[str | None] = mapped_column(String(64))  # the SMTP reply code or the error's class, never its text
 
 
 class Disclosure(Base):
@@ -115,19 +117,49 @@ class Disclosure(Base):
 
 
 class Notice(Base):
-    """A notice to the family: queued to send, sent, or suppressed with a reason (golden rule 2)."""
+    """A data-subject notice (golden rule 2, "be open and honest"), one row per addressee.
+
+    `kind` is `privacy` (the school's privacy notice, from a scheduled sweep) or `sharing`
+    (after a share without consent). `status`: `queued` (its email is on its way), `sent`,
+    `failed` (its email could not be delivered), `no_email` (the addressee has no email
+    address: the office tells them another way), `no_contact` (nobody with parental
+    responsibility is known), or `suppressed` (a sharing notice the DSL held back, with a
+    reason and a `reconsider_on` date; `reconsidered_at` once the DSL has decided again).
+    `addressee_key` is a keyed hash of the address, so "once per period" holds for a person
+    across contact-list updates without keeping the address twice; `content` (encrypted)
+    is what a sharing notice tells the family.
+    """
 
     __tablename__ = "notices"
+    __table_args__ = (
+        Index("ix_notices_addressee", "kind", "addressee_key", "created_at"),
+        Index("ix_notices_reconsider", "kind", "status", "reconsider_on"),
+        Index("uq_notices_privacy_in_flight", "addressee_key", unique=True,
+              postgresql_where=text("kind = 'privacy' AND status = 'queued'"),
+              sqlite_where=text("kind = 'privacy' AND status = 'queued'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_pk: Mapped[int | None] = mapped_column("case_id", ForeignKey("cases.id"), index=True)
+    pupil_id: Mapped[int | None] = mapped_column(ForeignKey("pupils.id", ondelete="SET NULL", name="fk_notices_pupil_id"),
+                                                 index=True)
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
+    addressee: Mapped[str | None] = mapped_column(String(16))  # contact | pupil
+    addressee_key: Mapped[str | None] = mapped_column(String(64))
+    relationship: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))
+    email_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    run_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    content: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     reason: Mapped[str | None] = mapped_column(EncryptedText)
     reconsider_on: Mapped[date | None] = mapped_column(Date)
+    reconsidered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(64))
 
 
 class StepTimer(Base):
