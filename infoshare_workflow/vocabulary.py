@@ -9,7 +9,8 @@ CATEGORIES = (
     "peer_on_peer", "domestic_abuse", "mental_health", "attendance", "other",
 )
 ROLES = ("dsl", "manager", "admin", "staff")
-STEP_KINDS = ("consent", "consultation", "information", "share")  # information: the DSL answers more_information
+# information: the DSL answers more_information; reconsideration: the DSL decides again on a suppressed notice
+STEP_KINDS = ("consent", "consultation", "information", "share", "reconsideration")
 CONSENT_OUTCOMES = ("given", "refused", "not_sought", "withdrawn")
 CONSENT_PARTIES = ("parent_carer", "young_person", "other")
 NOT_SOUGHT_REASONS = ("risk_to_child", "risk_to_others", "undue_delay", "cannot_contact", "not_required_lawful_basis")
@@ -24,6 +25,9 @@ SHARE_ITEMS = ("summary", "facts", "opinion", "chronology", "pupil_identity", "p
                "reporter_identity")
 PRINCIPLES = ("necessary", "proportionate", "relevant", "adequate", "accurate", "timely", "secure")
 FAMILY_NOTICE = ("send", "suppress")
+RECONSIDER = ("send_now", "keep_suppressed")
+NOTICE_KINDS = ("privacy", "sharing")
+NOTICE_STATUSES = ("queued", "sent", "failed", "suppressed", "no_email", "no_contact")
 STEP_STATUSES = ("pending", "open", "done", "cancelled")
 CASE_STATUSES = ("received", "open", "closed", "disposal_pending", "disposed")  # received: accepted, not applied
 EVENT_TYPES = ("concern.raised", "concern.updated", "pupil.updated", "staff.upserted", "calendar.closures")
@@ -64,6 +68,7 @@ LABELS: dict[str, str] = {
     # family notice
     "send": "Tell the family what was shared, with whom and why",
     "suppress": "Do not tell the family now: it would put the child at risk",
+    "send_now": "Tell the family now", "keep_suppressed": "Do not tell them yet: it would still put the child at risk",
     # thresholds and urgency
     "universal": "Universal", "child_in_need": "Child in need (s17)", "child_protection": "Child protection (s47)",
     "immediate": "Immediate", "high": "High", "standard": "Standard",

@@ -131,3 +131,30 @@ def share_form(recipients: list[int], **overrides: Any) -> dict[str, Any]:
     form.update({p: "y" for p in PRINCIPLES})
     form.update(overrides)
     return form
+
+
+def open_case(mis: Any, app: Flask, **overrides: Any) -> str:
+    case_id = mis.post(factories.concern_raised("C-wf-1", **overrides)).get_json()["case_id"]
+    drain(app)
+    return case_id  # type: ignore[no-any-return]
+
+
+def answer(client: FlaskClient, settings: Any, app: Flask, address: str, form: dict[str, Any]) -> Any:
+    """Answer the latest task emailed to `address`, then run what it caused."""
+    response = submit(client, link_in(latest_to(settings.outbox_dir, address)), form)
+    if response.status_code == 303:
+        drain(app)
+    return response
+
+
+def walk_to_share(mis: Any, runtime: Any, app: Flask, settings: Any, client: FlaskClient,
+                  consent: dict[str, Any], **concern: Any) -> tuple[dict[str, int], str]:
+    """A case answered up to its share step: consent as given, then the manager advises sharing."""
+    recipients = set_up_school(mis, runtime)
+    case_id = open_case(mis, app, **concern)
+    answer(client, settings, app, DSL_EMAIL, consent)
+    answer(client, settings, app, MANAGER_EMAIL, {"advice": "share", "rationale": "Risk is clear"})
+    return recipients, case_id
+
+
+REFUSED = {"outcome": "refused", "party": "parent_carer", "party_name": "A parent", "sought_at": "2026-11-24T10:00"}

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
+from infoshare_workflow.access.links import close_links
 from infoshare_workflow.records import audit
 from infoshare_workflow.storage.models import (
     Case,
@@ -32,6 +33,7 @@ from infoshare_workflow.storage.models import (
     Step,
     utcnow,
 )
+from infoshare_workflow.timeliness.due_dates import cancel_timers
 
 # What a decision record keeps: the choices made (vocabulary), none of the free text.
 KEPT_CHOICES = ("outcome", "party", "not_sought_reason", "advice", "decision", "lawful_basis", "condition",
@@ -51,13 +53,19 @@ def erase_case(session: Session, disposal: Disposal, *, run_id: int | None, now:
     for record in session.scalars(select(DecisionRecord).where(DecisionRecord.case_pk == case.id)):
         record.payload = {k: v for k, v in record.payload.items() if k in KEPT_CHOICES} | {"erased": True}
     session.execute(update(Disclosure).where(Disclosure.case_pk == case.id).values(content=None, code_nonce=None))
-    session.execute(update(Notice).where(Notice.case_pk == case.id).values(reason=None))
+    session.execute(update(Notice).where(Notice.case_pk == case.id).values(
+        reason=None, content=None, relationship=None, addressee_key=None))
+    for step in session.scalars(select(Step).where(Step.case_pk == case.id, Step.status.in_(("open", "pending")))):
+        step.status = "cancelled"  # e.g. a reconsideration of a notice held back: nothing is left to tell
+        close_links(session, step.id)
+        cancel_timers(session, step.id)
     session.execute(update(Step).where(Step.case_pk == case.id).values(prefill=None))
     session.execute(update(Email).where(Email.case_id == case.case_id).values(to_address=""))
     session.execute(update(ReceivedEvent).where(
         (ReceivedEvent.case_id == case.case_id) | (ReceivedEvent.concern_key == concern.concern_id)).values(payload=None))
     session.execute(update(ReviewItem).where(ReviewItem.case_pk == case.id).values(reason=None))
     if pupil_id is not None and not _has_other_cases(session, pupil_id, concern.id):
+        session.execute(update(Notice).where(Notice.pupil_id == pupil_id).values(relationship=None))
         session.execute(delete(Contact).where(Contact.pupil_id == pupil_id))
         session.execute(delete(Pupil).where(Pupil.id == pupil_id))
     case.legal_hold_reason = None

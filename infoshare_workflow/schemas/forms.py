@@ -27,6 +27,7 @@ from infoshare_workflow.vocabulary import (
     LAWFUL_BASES,
     NOT_SOUGHT_REASONS,
     PRINCIPLES,
+    RECONSIDER,
     SHARE_DECISIONS,
     SHARE_ITEMS,
 )
@@ -305,6 +306,48 @@ class ShareFormSchema(FormSchema):
             data = {k: v for k, v in data.items() if k not in ("family_notice", "suppress_reason", "reconsider_on")}
         elif data.get("family_notice") != "suppress":
             data = {k: v for k, v in data.items() if k not in ("suppress_reason", "reconsider_on")}
+        return data
+
+
+class ReconsiderationFormSchema(FormSchema):
+    """The DSL decides again on a sharing notice held back (golden rule 2: be open and honest
+    unless that would put the child at risk): tell the family now, or keep it back with a
+    reason and another date."""
+
+    MISSING = {
+        "reconsider": "Choose whether to tell the family now",
+        "suppress_reason": "Enter why telling the family would still put the child at risk",
+        "reconsider_on": "Enter the date to reconsider telling the family",
+    }
+    INVALID = {
+        "suppress_reason": f"The reason must be {TEXT_LIMIT:,} characters or fewer",
+        "reconsider_on": "Enter a real date, for example 1 6 2027",
+    }
+    DATES = {"reconsider_on": "date"}
+
+    reconsider = fields.String(required=True, validate=validate.OneOf(RECONSIDER))
+    suppress_reason = fields.String(validate=TEXT)
+    reconsider_on = fields.Date()
+
+    @validates_schema(skip_on_field_errors=False)
+    def _rules(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("reconsider") != "keep_suppressed":
+            return
+        errors: dict[str, str] = {}
+        if "suppress_reason" not in data:
+            errors["suppress_reason"] = self.MISSING["suppress_reason"]
+        when = data.get("reconsider_on")
+        if when is None:
+            errors["reconsider_on"] = self.MISSING["reconsider_on"]
+        elif isinstance(when, date) and when <= date.today():
+            errors["reconsider_on"] = "The date to reconsider must be in the future"
+        if errors:
+            raise ValidationError(errors)  # type: ignore[arg-type]
+
+    @post_load
+    def _only_what_the_choice_needs(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if data["reconsider"] == "send_now":
+            return {"reconsider": "send_now"}
         return data
 
 

@@ -67,8 +67,11 @@ class UrgencyPolicy:
     escalate_after: Duration = field(default_factory=lambda: d("0 seconds"))
 
     def duration(self, kind: str) -> Duration:
-        # The DSL's answer to a manager's question runs on the consultation clock.
-        return self.consultation if kind == "information" else getattr(self, kind)
+        # The DSL's answer to a manager's question runs on the consultation clock; deciding
+        # again whether to tell the family runs on the share clock.
+        if kind == "information":
+            return self.consultation
+        return self.share if kind == "reconsideration" else getattr(self, kind)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,13 @@ from infoshare_workflow.schemas.forms import (
     ConsentFormSchema,
     ConsultationFormSchema,
     InformationFormSchema,
+    ReconsiderationFormSchema,
     ShareFormSchema,
 )
 from infoshare_workflow.sharing.consent import record_consent
 from infoshare_workflow.sharing.consultation import record_advice, record_information
 from infoshare_workflow.sharing.decision import active_recipients, consent_outcome, record_share_decision
+from infoshare_workflow.sharing.family_notice import record_reconsideration
 from infoshare_workflow.sharing.steps import claim, resolve_link
 from infoshare_workflow.storage.models import Case, Step
 
@@ -29,6 +31,7 @@ RECORDERS: dict[str, Callable[[Session, Case, Step, dict[str, Any], str], None]]
     "consultation": record_advice,
     "information": record_information,
     "share": record_share_decision,
+    "reconsideration": record_reconsideration,
 }
 
 
@@ -39,6 +42,8 @@ def form_for(session: Session, step: Step, case: Case, zone: str) -> Schema:
         return ConsultationFormSchema()
     if step.kind == "information":
         return InformationFormSchema()
+    if step.kind == "reconsideration":
+        return ReconsiderationFormSchema()
     return ShareFormSchema(consent_outcome=consent_outcome(case),
                            recipient_ids={r.id for r in active_recipients(session)})
 

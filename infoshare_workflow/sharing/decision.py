@@ -20,8 +20,9 @@ from infoshare_workflow.access.links import new_link_id
 from infoshare_workflow.mail.messages import queue_email
 from infoshare_workflow.records import audit, retention
 from infoshare_workflow.settings.policy import policy_of
+from infoshare_workflow.sharing.family_notice import record_family_notice
 from infoshare_workflow.sharing.steps import complete_step, latest, record_decision
-from infoshare_workflow.storage.models import Case, DecisionRecord, Disclosure, Notice, Recipient, Staff, Step, utcnow
+from infoshare_workflow.storage.models import Case, DecisionRecord, Disclosure, Recipient, Staff, Step, utcnow
 from infoshare_workflow.storage.outbox import enqueue
 from infoshare_workflow.timeliness import due_dates
 
@@ -54,21 +55,8 @@ def record_share_decision(session: Session, case: Case, step: Step, data: dict[s
     if shared:
         enqueue(session, EXECUTE_TASK, decision_id=record.id)
         if consent_outcome(case) != "given":
-            _record_family_notice(session, case, data, actor)
+            record_family_notice(session, case, data, actor)  # golden rule 2
     close_case(session, case, "shared" if shared else "not_shared", actor)
-
-
-def _record_family_notice(session: Session, case: Case, data: dict[str, Any], actor: str) -> None:
-    """Golden rule 2: tell the family what was shared, unless that would put the child at risk."""
-    suppressed = data["family_notice"] == "suppress"
-    notice = Notice(case_pk=case.id, kind="sharing", status="suppressed" if suppressed else "queued",
-                    reason=data.get("suppress_reason") if suppressed else None,
-                    reconsider_on=data.get("reconsider_on") if suppressed else None, decided_by=actor)
-    session.add(notice)
-    session.flush()
-    audit.append(session, actor=actor, action=f"notice.{notice.status}", case_id=case.case_id,
-                 details={"notice_id": notice.id, "kind": "sharing",
-                          "reconsider_on": notice.reconsider_on.isoformat() if notice.reconsider_on else None})
 
 
 def close_case(session: Session, case: Case, outcome: str, actor: str, now: datetime | None = None) -> None:

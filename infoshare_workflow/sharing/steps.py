@@ -26,6 +26,7 @@ STEP_LABELS = {
     "consultation": "Manager consultation",
     "information": "More information for the manager",
     "share": "Share decision",
+    "reconsideration": "Telling the family: decide again",
 }
 ROLE_LABELS = {"dsl": "designated safeguarding lead", "manager": "manager"}
 

@@ -24,6 +24,7 @@ from infoshare_workflow.cases.context import full_view, pseudonymised_view
 from infoshare_workflow.review.lists import find_link as find_review_link
 from infoshare_workflow.sharing.answers import answer, check
 from infoshare_workflow.sharing.decision import active_recipients, consent_outcome
+from infoshare_workflow.sharing.family_notice import held_back
 from infoshare_workflow.sharing.resend import StepUnavailable, request_fresh_link
 from infoshare_workflow.sharing.steps import STEP_LABELS, LinkGone, LinkUnknown, resolve_link
 from infoshare_workflow.storage.models import Case, Recipient, Staff, Step, TaskLink
@@ -88,6 +89,7 @@ def _render(session: Session, token: str, link: TaskLink, step: Step, case: Case
         values=_shown(values), errors=errors, csrf_token=signer().sign(link.id, CSRF_SALT), vocab=vocabulary,
         recipients=active_recipients(session) if step.kind == "share" else [],
         consent_outcome=consent_outcome(case), question=question if step.kind == "information" else None,
+        held=held_back(session, case) if step.kind == "reconsideration" else None,
     )
 
 

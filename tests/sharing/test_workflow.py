@@ -11,34 +11,24 @@ from .. import factories
 from ..workflow import (
     DSL_EMAIL,
     MANAGER_EMAIL,
+    REFUSED,
+    answer,
     consent_given,
-    drain,
     latest_to,
     link_in,
+    open_case,
     read_outbox,
     set_up_school,
     share_form,
     submit,
+    walk_to_share,
 )
-
-
-def open_case(mis, app, **overrides):
-    case_id = mis.post(factories.concern_raised("C-wf-1", **overrides)).get_json()["case_id"]
-    drain(app)
-    return case_id
 
 
 def step_statuses(runtime, case_id):
     with runtime.transaction() as session:
         case = session.scalars(select(Case).where(Case.case_id == case_id)).one()
         return [(s.kind, s.round, s.status) for s in case.steps]
-
-
-def answer(client, settings, app, address, form):
-    response = submit(client, link_in(latest_to(settings.outbox_dir, address)), form)
-    if response.status_code == 303:
-        drain(app)
-    return response
 
 
 def test_a_new_case_emails_the_dsl_a_consent_task_with_no_personal_data(mis, runtime, app, settings):
@@ -100,17 +90,6 @@ def test_an_invalid_answer_leaves_the_link_usable(mis, runtime, app, settings, c
     assert submit(client, path, {"outcome": "given"}).status_code == 422
     assert submit(client, path, consent_given()).status_code == 303
     assert step_statuses(runtime, case_id)[0] == ("consent", 1, "done")
-
-
-def walk_to_share(mis, runtime, app, settings, client, consent):
-    recipients = set_up_school(mis, runtime)
-    case_id = open_case(mis, app)
-    answer(client, settings, app, DSL_EMAIL, consent)
-    answer(client, settings, app, MANAGER_EMAIL, {"advice": "share", "rationale": "Risk is clear"})
-    return recipients, case_id
-
-
-REFUSED = {"outcome": "refused", "party": "parent_carer", "party_name": "A parent", "sought_at": "2026-11-24T10:00"}
 
 
 def test_after_refusal_consent_cannot_be_the_lawful_basis(mis, runtime, app, settings, client):
@@ -215,7 +194,8 @@ def test_the_case_api_shows_decisions_disclosures_and_notices(mis, runtime, app,
     assert [d["record"]["outcome"] for d in body["decisions"]["consent"]] == ["refused"]
     assert body["decisions"]["share"][0]["record"]["lawful_basis"] == "public_task"
     assert [(d["recipient"], d["accessed_at"]) for d in body["disclosures"]] == [("Children's Social Care", None)]
-    assert [(n["kind"], n["status"]) for n in body["notices"]] == [("sharing", "queued")]
+    # one notice per contact with parental responsibility, sent by the time the worker is done
+    assert [(n["kind"], n["status"], n["addressee"]) for n in body["notices"]] == [("sharing", "sent", "contact")]
 
 
 def test_a_raised_urgency_brings_the_due_date_and_its_reminders_forward(mis, runtime, app, settings):
