@@ -24,7 +24,7 @@ LAYERS: list[set[str]] = [
     {"mail"},
     {"sharing"},
     {"cases"},
-    {"review"},
+    {"review", "notices"},
     {"schedules"},
     {"tasks", "webhooks"},
     {"service"},

@@ -4,9 +4,7 @@ A job is `run(runtime, run_id, progress, report) -> counts`: `progress(done, tot
 far it has got, `report(session, kind, row)` adds a row to the run's report in the job's own
 transaction, and the counts it returns are recorded with the run. Its optional
 `summary(session, run_id) -> counts` adds what happened since (e.g. reviews answered on the
-review lists the run made) whenever a run is shown. INTERFACES.md §3 also names
-`privacy_notices` and `notice_reconsideration`; they join here when they are written, and
-until then a schedule for them is refused (422 naming `job`).
+review lists the run made) whenever a run is shown. The names are INTERFACES.md §3's.
 """
 
 from __future__ import annotations
@@ -17,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from infoshare_workflow.notices import privacy, reconsideration
 from infoshare_workflow.review import sweep
 from infoshare_workflow.storage.runtime import Runtime
 
@@ -34,6 +33,8 @@ class Job:
 
 JOBS: dict[str, Job] = {
     "retention_sweep": Job(sweep.retention_sweep, sweep.run_summary),
+    "privacy_notices": Job(privacy.privacy_notices, privacy.run_summary),
+    "notice_reconsideration": Job(reconsideration.notice_reconsideration),
 }
 
 

@@ -11,7 +11,14 @@ import re
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from infoshare_workflow.schemas.fields import TRIMMED_PATTERN, StrictBoolean, Text
-from infoshare_workflow.vocabulary import CASE_STATUSES, RETENTION_CATEGORIES, STEP_KINDS, STEP_STATUSES
+from infoshare_workflow.vocabulary import (
+    CASE_STATUSES,
+    NOTICE_KINDS,
+    NOTICE_STATUSES,
+    RETENTION_CATEGORIES,
+    STEP_KINDS,
+    STEP_STATUSES,
+)
 
 CURSOR = r"^[1-9][0-9]{0,8}$"
 
@@ -108,6 +115,8 @@ class DecisionsSchema(Schema):
     consent = fields.List(fields.Nested(DecisionSchema))
     consultation = fields.List(fields.Nested(DecisionSchema))
     share = fields.List(fields.Nested(DecisionSchema))
+    reconsideration = fields.List(fields.Nested(DecisionSchema), metadata={
+        "description": "The DSL's later decisions on a sharing notice held back (`send_now` or `keep_suppressed`)."})
 
 
 class DisclosureSchema(Schema):
@@ -125,12 +134,28 @@ class DisclosureSchema(Schema):
 
 
 class NoticeSchema(Schema):
+    """A notice to the family (golden rule 2): one per addressee, or one held back for the case."""
+
     id = fields.Integer()
-    kind = fields.String()
-    status = fields.String()
+    kind = fields.String(validate=validate.OneOf(NOTICE_KINDS))
+    status = fields.String(validate=validate.OneOf(NOTICE_STATUSES), metadata={
+        "description": "`queued` (its email is on its way), `sent`, `failed` (could not be delivered: tell them "
+                       "another way), `no_email` and `no_contact` (nobody to email: tell them another way), "
+                       "`suppressed` (held back by the DSL until `reconsider_on`)."})
+    addressee = fields.String(allow_none=True, metadata={"description": "`contact` (with parental responsibility) "
+                                                         "or `pupil`; null for a notice held back."})
+    relationship = fields.String(allow_none=True, metadata={"description": "The contact's relationship, as the MIS "
+                                                            "gives it."})
+    language = fields.String(allow_none=True, metadata={
+        "description": "The addressee's preferred language; the notice is in it when a translation exists, "
+                       "else in English."})
     reconsider_on = fields.Date(allow_none=True)
+    reconsidered_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "When the DSL decided again on a notice held back (see `decisions.reconsideration`)."})
     created_at = fields.AwareDateTime()
     sent_at = fields.AwareDateTime(allow_none=True)
+    failed_at = fields.AwareDateTime(allow_none=True)
+    error = fields.String(allow_none=True, metadata={"description": "The SMTP reply code or the error's class."})
 
 
 class WaitingOnSchema(Schema):

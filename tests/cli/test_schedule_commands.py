@@ -45,7 +45,7 @@ def test_add_prints_the_id_the_timing_in_words_and_the_next_run_and_is_audited(s
 
 
 @pytest.mark.parametrize("args, named", [
-    (["--job", "privacy_notices", "--cron", "0 2 * * 1"], "--job"),
+    (["--job", "annual_report", "--cron", "0 2 * * 1"], "--job"),
     (["--job", "retention_sweep", "--cron", "0 2 * *"], "--cron"),
     (["--job", "retention_sweep", "--cron", "0 2 31 2 *"], "--cron"),
     (WEEKLY + ["--timezone", "Mars/Olympus"], "--timezone"),

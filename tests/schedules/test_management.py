@@ -55,7 +55,7 @@ def test_a_new_schedule_runs_next_at_its_first_slot_in_the_schools_time_zone_and
 
 def test_every_wrong_field_is_named_at_once(runtime):
     with runtime.transaction() as session, pytest.raises(InvalidSchedule) as refused:
-        create_schedule(session, {"job": "privacy_notices", "cron": "0 25 * * *", "timezone": "Europe/Londres",
+        create_schedule(session, {"job": "annual_report", "cron": "0 25 * * *", "timezone": "Europe/Londres",
                                   "colour": "red"}, actor=ADMIN)
     assert set(refused.value.errors) == {"job", "cron", "timezone", "colour"}
     assert "retention_sweep" in refused.value.errors["job"][0]

@@ -14,6 +14,7 @@ from infoshare_workflow.review import sweep
 
 from .. import factories
 from ..review.school import Report, due_cases, no_progress, staff
+from ..sharing.family import FATHER, HOLD, MOTHER, ask_again, family_mail, shared_without_consent
 from ..workflow import DSL_EMAIL, MANAGER_EMAIL, drain, latest_to, link_in
 from .browser_steps import (
     CONTINUE,
@@ -192,3 +193,29 @@ def test_the_review_list_fits_the_screen_shows_the_date_only_to_keep_and_passes_
     assert press(page, "Record these answers").status == 422
     assert_accessible(page, "review list with errors")
     expect(page.locator(".govuk-error-summary")).to_contain_text(f"Enter when case {case_id} is next reviewed")
+
+
+def test_the_reconsideration_page_shows_what_was_held_back_and_tells_the_family_only_when_asked(
+        app, mis, runtime, settings, client, server_url, axe_page):
+    shared_without_consent(mis, runtime, app, settings, client, **HOLD)
+    ask_again(runtime, app)
+    page = axe_page
+    page.goto(server_url + link_in(latest_to(settings.outbox_dir, DSL_EMAIL)))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Telling the family: decide again")
+    expect(page.locator(".govuk-summary-list").first).to_contain_text(HOLD["suppress_reason"])
+    reason = page.get_by_label("Why would telling the family still put the child at risk?")
+    expect(reason).to_be_hidden()
+    page.get_by_label("Do not tell them yet: it would still put the child at risk").check()
+    expect(reason).to_be_visible()
+    assert_no_sideways_scroll(page, "reconsideration")
+    assert_accessible(page, "reconsideration")
+    assert press(page, SUBMIT).status == 422
+    assert_accessible(page, "reconsideration with errors")
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter why telling the family would still put")
+    assert family_mail(settings) == []
+
+    page.get_by_label("Tell the family now").check()
+    assert press(page, SUBMIT).status == 200
+    expect(page.get_by_role("heading", level=1)).to_contain_text(RECORDED)
+    drain(app)
+    assert sorted(m["To"] for m in family_mail(settings)) == sorted([MOTHER, FATHER])

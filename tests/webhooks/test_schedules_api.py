@@ -86,7 +86,7 @@ def test_the_list_shows_every_schedule_oldest_first(admin):
     ({**WEEKLY, "cron": "0 2 * *"}, {"cron"}),
     ({**WEEKLY, "cron": "61 2 * * 1"}, {"cron"}),
     ({**WEEKLY, "timezone": "Europe/Londres"}, {"timezone"}),
-    ({**WEEKLY, "job": "privacy_notices"}, {"job"}),
+    ({**WEEKLY, "job": "annual_report"}, {"job"}),
     ({"cron": "0 2 * * 1"}, {"job"}),
     ({**WEEKLY, "enabled": "yes", "every": "week"}, {"enabled", "every"}),
     ({"job": 3, "cron": None, "timezone": ""}, {"job", "cron", "timezone"}),
