@@ -1,4 +1,5 @@
-"""A real SMTP server in-process (aiosmtpd), and a silent one for fault tests."""
+"""A real SMTP server in-process (aiosmtpd), one that refuses as it is told, a silent one and an
+address nothing listens on, for fault tests."""
 
 from __future__ import annotations
 
@@ -30,6 +31,45 @@ class Inbox:
             return [m for m in self.messages if m["To"] == address]
 
 
+class RefusingInbox(Inbox):
+    """A server that answers RCPT or DATA with the reply it is told (`refuse`), a number of times
+    or every time, then accepts as `Inbox` does. `refusals` counts the refusals it gave."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reply: str | None = None
+        self.stage = "RCPT"
+        self.times: int | None = None
+        self.refusals = 0
+
+    def refuse(self, reply: str, at: str = "RCPT", times: int | None = None) -> None:
+        """Answer `reply` (e.g. "550 5.1.1 mailbox unavailable") at `at` (RCPT or DATA), `times`
+        times (None: every time)."""
+        assert at in ("RCPT", "DATA")
+        with self.lock:
+            self.reply, self.stage, self.times, self.refusals = reply, at, times, 0
+
+    def _refusal(self, stage: str) -> str | None:
+        with self.lock:
+            if self.reply is None or stage != self.stage or (self.times is not None and self.refusals >= self.times):
+                return None
+            self.refusals += 1
+            return self.reply
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        refusal = self._refusal("RCPT")
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        refusal = self._refusal("DATA")
+        if refusal is not None:
+            return refusal
+        return await super().handle_DATA(server, session, envelope)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -37,8 +77,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Inbox, str]]:
-    inbox = Inbox()
+def smtp_server(inbox: Inbox | None = None) -> Iterator[tuple[Inbox, str]]:
+    """A server handing what it receives to `inbox` (a fresh `Inbox` by default)."""
+    inbox = inbox if inbox is not None else Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
@@ -75,3 +116,8 @@ def silent_smtp_server() -> Iterator[str]:
         for conn in held:
             conn.close()
         listener.close()
+
+
+def unreachable_smtp_url() -> str:
+    """An SMTP URL on a port nothing listens on: connecting is refused at once."""
+    return f"smtp://127.0.0.1:{free_port()}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cache
 from typing import Any
 
 from sqlalchemy import exists, func, select
@@ -12,9 +13,12 @@ from sqlalchemy.orm import Session, object_session, selectinload
 
 from infoshare_workflow.cases import inbox
 from infoshare_workflow.cases.inbox import InboxEntry
+from infoshare_workflow.mail.messages import failed_counts
+from infoshare_workflow.mail.notices import NOTICE_TEMPLATES
+from infoshare_workflow.settings.config import TEMPLATES
 from infoshare_workflow.storage import outbox
-from infoshare_workflow.storage.models import Case, Concern, Disclosure, Disposal, Step, utcnow
-from infoshare_workflow.vocabulary import STEP_KINDS
+from infoshare_workflow.storage.models import Case, Concern, Disclosure, Disposal, Notice, Step, utcnow
+from infoshare_workflow.vocabulary import NOTICE_KINDS, NOTICE_STATUSES, STEP_KINDS
 
 
 def overdue_clause(now: datetime) -> Any:
@@ -64,6 +68,23 @@ class Backlog:
     inbox_unapplied: int
     inbox_parked: int
     inbox_oldest_seconds: float
+    failed_emails: dict[str, int]
+    notices: dict[tuple[str, str], int]
+
+
+@cache
+def email_templates() -> frozenset[str]:
+    """Every built-in email's template name, so each shows in /metrics, at 0 when none failed."""
+    builtin = (TEMPLATES / "email").glob("*.subject.txt")
+    return frozenset(p.name.removesuffix(".subject.txt") for p in builtin) | NOTICE_TEMPLATES
+
+
+def notice_counts(session: Session) -> dict[tuple[str, str], int]:
+    """Notices by (kind, status), every pair present (0 when none)."""
+    rows = session.execute(select(Notice.kind, Notice.status, func.count()).group_by(Notice.kind, Notice.status))
+    counts = {(kind, status): 0 for kind in NOTICE_KINDS for status in NOTICE_STATUSES}
+    counts.update({(kind, status): count for kind, status, count in rows})
+    return counts
 
 
 def backlog(session: Session, now: datetime | None = None) -> Backlog:
@@ -76,6 +97,8 @@ def backlog(session: Session, now: datetime | None = None) -> Backlog:
         overdue_steps={kind: counts.get(kind, 0) for kind in STEP_KINDS}, outbox=outbox.backlog(session),
         inbox_unapplied=events["unapplied"], inbox_parked=events["parked"],
         inbox_oldest_seconds=max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0,
+        failed_emails={**dict.fromkeys(email_templates(), 0), **failed_counts(session)},
+        notices=notice_counts(session),
     )
 
 
@@ -108,7 +131,8 @@ def received_view(entry: InboxEntry) -> dict[str, Any]:
         "opened_at": None, "closed_at": None, "waiting_on": None, "retention_category": None, "review_on": None,
         "disposal": None,
         "legal_hold": False,
-        "steps": [], "decisions": {"consent": [], "consultation": [], "share": []}, "disclosures": [], "notices": [],
+        "steps": [], "decisions": {"consent": [], "consultation": [], "share": [], "reconsideration": []},
+        "disclosures": [], "notices": [],
     }
 
 
@@ -148,10 +172,7 @@ def case_view(case: Case, received_at: datetime | None = None) -> dict[str, Any]
         "closed_at": case.closed_at, "waiting_on": waiting_on(case), "retention_category": case.retention_category,
         "disposal": latest_disposal(case),
         "review_on": case.review_on, "legal_hold": case.legal_hold, "steps": case.steps,
-        "decisions": {k: decisions.get(k, []) for k in ("consent", "consultation", "share")},
+        "decisions": {k: decisions.get(k, []) for k in ("consent", "consultation", "share", "reconsideration")},
         "disclosures": [disclosure_view(d) for d in case.disclosures],
-        "notices": [
-            {"id": n.id, "kind": n.kind, "status": n.status, "reconsider_on": n.reconsider_on,
-             "created_at": n.created_at, "sent_at": n.sent_at} for n in case.notices
-        ],
+        "notices": case.notices,
     }

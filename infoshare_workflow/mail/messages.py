@@ -4,7 +4,9 @@ No personal data in any email (DOMAIN.md, INTERFACES.md §2): the row's context 
 step, the case reference, the due time and the link id, nothing about the pupil or the
 concern. Sending claims the row with a lease first, so a re-delivered task cannot send a
 second copy while the first attempt may still be running, and a killed worker's email is
-taken over later.
+taken over later. An email the server refused for good, or that failed every attempt, is
+`failed` (with the reply code or error class, never the server's text) and is never claimed
+again (mail/delivery.py says which failures are final).
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from infoshare_workflow.storage.models import Email, utcnow
 from infoshare_workflow.storage.outbox import enqueue
 
 SEND_TASK = "infoshare.mail.send"
+FINISHED = ("sent", "failed")
 
 
 def queue_email(session: Session, *, template: str, to_address: str, to_label: str, case_id: str | None,
@@ -33,11 +36,11 @@ def queue_email(session: Session, *, template: str, to_address: str, to_label: s
 
 
 def claim(session: Session, email_id: str, lease: timedelta) -> Email | None:
-    """Take the email for sending, unless it is sent or another attempt holds a live claim."""
+    """Take the email for sending, unless it is sent, failed, or another attempt holds a live claim."""
     now = utcnow()
     result = session.execute(
         update(Email)
-        .where(Email.id == email_id, Email.status != "sent",
+        .where(Email.id == email_id, Email.status.not_in(FINISHED),
                or_(Email.claimed_until.is_(None), Email.claimed_until < now))
         .values(status="sending", claimed_until=now + lease, attempts=Email.attempts + 1)
     )
@@ -49,6 +52,12 @@ def is_sent(session: Session, email_id: str) -> bool:
     return found is not None and found.status == "sent"
 
 
+def is_finished(session: Session, email_id: str) -> bool:
+    """Sent, or failed for good: nothing more to do for it."""
+    found = session.get(Email, email_id)
+    return found is not None and found.status in FINISHED
+
+
 def mark_sent(session: Session, email_id: str) -> None:
     session.execute(update(Email).where(Email.id == email_id).values(status="sent", sent_at=utcnow(),
                                                                       claimed_until=None))
@@ -58,3 +67,18 @@ def release(session: Session, email_id: str) -> None:
     """Give the claim back after a failed attempt, so the retry can take it at once."""
     session.execute(update(Email).where(Email.id == email_id, Email.status == "sending")
                     .values(status="queued", claimed_until=None))
+
+
+def mark_failed(session: Session, email_id: str, error: str) -> bool:
+    """Give the email up: `failed`, when, and why as a reply code or an error class (`error`,
+    cut to its column; never the server's text). False if it was sent or failed already."""
+    result = session.execute(update(Email).where(Email.id == email_id, Email.status.not_in(FINISHED))
+                             .values(status="failed", failed_at=utcnow(), error=error[:64], claimed_until=None))
+    return result.rowcount == 1
+
+
+def failed_counts(session: Session) -> dict[str, int]:
+    """Failed emails by template (a fixed name, never an address), for /metrics."""
+    rows = session.execute(select(Email.template, func.count()).where(Email.status == "failed")
+                           .group_by(Email.template))
+    return {template: count for template, count in rows}

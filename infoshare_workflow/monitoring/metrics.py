@@ -1,5 +1,6 @@
-"""Prometheus metrics. Labels carry event types, outcomes and URL rules only: never a token,
-a case's content or a name (personal data stays out of metrics)."""
+"""Prometheus metrics. Labels carry event types, outcomes, URL rules, task and template names,
+notice kinds and statuses only: never a token, an address, a case's content or a name
+(personal data stays out of metrics)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ TASKS = Counter("infoshare_tasks", "Celery tasks run, by task name and outcome (
                 ["task", "outcome"])
 TASK_SECONDS = Histogram("infoshare_task_seconds", "Celery task run time, by task name", ["task"],
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
+# Counted where the failure is recorded (the worker's pool); the gauge `infoshare_failed_emails`
+# is the database's count at scrape time, whichever process recorded them.
+EMAILS_FAILED = Counter("infoshare_emails_failed", "Emails given up (refused for good, or every attempt failed), "
+                        "by template", ["template"])
 REQUEST_SECONDS = Histogram(
     "infoshare_request_seconds", "HTTP request latency by route", ["method", "route", "status"]
 )
@@ -62,8 +67,13 @@ def observe_task(task: str, seconds: float) -> None:
     _series(TASK_SECONDS, task).observe(seconds)
 
 
+def count_failed_email(template: str) -> None:
+    _series(EMAILS_FAILED, template).inc()
+
+
 def backlog_families(*, overdue_steps: dict[str, int], outbox: dict[str, int], inbox_unapplied: int,
-                     inbox_parked: int, inbox_oldest_seconds: float) -> list[Metric]:
+                     inbox_parked: int, inbox_oldest_seconds: float, failed_emails: dict[str, int] | None = None,
+                     notices: dict[tuple[str, str], int] | None = None) -> list[Metric]:
     """The backlog gauges, built at scrape time from what the database says now: never a value
     stored by whichever process scraped last, so a drained backlog reads 0 at once."""
     overdue = GaugeMetricFamily("infoshare_overdue_steps", "Open steps past their due time, by step kind",
@@ -74,8 +84,16 @@ def backlog_families(*, overdue_steps: dict[str, int], outbox: dict[str, int], i
                              "Outbox work not yet done: pending, or parked after too many tries", labels=["state"])
     for state, count in outbox.items():
         work.add_metric([state], count)
+    failed = GaugeMetricFamily("infoshare_failed_emails", "Emails given up and not sent (refused for good, or "
+                               "every attempt failed), by template", labels=["template"])
+    for template, count in sorted((failed_emails or {}).items()):
+        failed.add_metric([template], count)
+    by_status = GaugeMetricFamily("infoshare_notices", "Data-subject notices, by kind and status",
+                                  labels=["kind", "status"])
+    for (kind, status), count in sorted((notices or {}).items()):
+        by_status.add_metric([kind, status], count)
     return [
-        overdue, work,
+        overdue, work, failed, by_status,
         GaugeMetricFamily("infoshare_inbox_unapplied", "Accepted MIS events not yet applied by a worker "
                           "(parked included)", value=inbox_unapplied),
         GaugeMetricFamily("infoshare_inbox_parked", "Accepted MIS events parked after every attempt to apply "

@@ -2,11 +2,12 @@
 
 `INFOSHARE_WORKER_METRICS_PORT` set, the worker's main process serves `/metrics` on that
 port once its pool is ready: task counts by name and outcome (`infoshare_tasks_total`),
-task run time (`infoshare_task_seconds`), and the backlog read from the database at scrape
-time (outbox work pending and parked, accepted MIS events waiting and parked, the age of
-the oldest one waiting, overdue steps). Tasks run in the pool's child processes, so their
-counts go through PROMETHEUS_MULTIPROC_DIR, which `infoshare_workflow.worker` provides when
-none is set. A port of our own rather than an external Celery exporter: it needs no task
+task run time (`infoshare_task_seconds`), emails given up (`infoshare_emails_failed_total`),
+and the backlog read from the database at scrape time (outbox work pending and parked,
+accepted MIS events waiting and parked, the age of the oldest one waiting, overdue steps,
+failed emails by template, notices by kind and status). Tasks run in the pool's child
+processes, so their counts go through PROMETHEUS_MULTIPROC_DIR, which
+`infoshare_workflow.worker` provides when none is set. A port of our own rather than an external Celery exporter: it needs no task
 events on the broker, and it can read the database, which is where the backlog is.
 """
 

@@ -1,8 +1,11 @@
-"""`infoshare.mail.send`: send one queued email, exactly once.
+"""`infoshare.mail.send`: send one queued email, exactly once, or give it up on the record.
 
 The claim (a lease on the email row) is committed before the SMTP conversation, and the
 "sent" mark right after it, so a re-delivered or retried task never sends a second copy.
-SMTP and network errors retry with backoff; the claim is released first.
+A transient failure (a 4xx reply, a dropped or refused connection, a timeout) releases the
+claim and retries with backoff; a permanent one (a 5xx reply), or a transient one on the
+last attempt, marks the email `failed`, audited, and a failed email is never claimed again
+(mail/delivery.py). A data-subject notice follows its email, in the same transaction.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ import logging
 import smtplib
 
 from celery import Task, shared_task
+from sqlalchemy.orm import Session
 
-from infoshare_workflow.mail import messages
+from infoshare_workflow.mail import delivery, messages
+from infoshare_workflow.mail.notices import mark_notice, notice_context
 from infoshare_workflow.mail.rendering import Renderer
 from infoshare_workflow.mail.transport import transport_for
+from infoshare_workflow.monitoring.metrics import count_failed_email
 from infoshare_workflow.records import audit
 from infoshare_workflow.storage import outbox
 from infoshare_workflow.tasks import runtime_of
@@ -22,30 +28,56 @@ from infoshare_workflow.tasks import runtime_of
 log = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, name="infoshare.mail.send", max_retries=8)
+@shared_task(bind=True, name="infoshare.mail.send", max_retries=delivery.MAX_ATTEMPTS - 1)
 def send_email(self: Task, email_id: str, outbox_id: str | None = None) -> str:
     runtime = runtime_of(self.app)
     with runtime.transaction() as session:
         email = messages.claim(session, email_id, runtime.lease)
         if email is None:
-            if messages.is_sent(session, email_id):
+            if messages.is_finished(session, email_id):
                 outbox.mark_done(session, outbox_id)
             return "skipped"
-        message = Renderer(runtime.settings).render(email)
-        case_id, template, label = email.case_id, email.template, email.to_label
+        message = Renderer(runtime.settings).render(email, extra=notice_context(session, email))
+        case_id, template, label, attempts = email.case_id, email.template, email.to_label, email.attempts
     try:
         transport_for(runtime.settings).send(message)
     except (smtplib.SMTPException, OSError) as exc:
+        failure = delivery.classify(exc)
+        if delivery.gives_up(failure, attempts=attempts, retries=self.request.retries or 0):
+            with runtime.transaction() as session:
+                failed = _fail(session, email_id, case_id, template, label, failure.error)
+                outbox.record_error(session, outbox_id, failure.error)
+                outbox.mark_done(session, outbox_id)
+            if failed:
+                count_failed_email(template)
+                log.warning("email %s failed: template=%s case=%s error=%s attempts=%d %s", email_id, template,
+                            case_id, failure.error, attempts, "permanent" if failure.permanent else "transient")
+            return "failed"
         with runtime.transaction() as session:
             messages.release(session, email_id)
-            outbox.record_error(session, outbox_id, f"{type(exc).__name__}")
-        log.warning("email %s not sent (%s); retrying", email_id, type(exc).__name__)
-        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 300)) from exc
+            outbox.record_error(session, outbox_id, failure.error)
+        log.warning("email %s not sent (%s); retrying", email_id, failure.error)
+        raise self.retry(exc=delivery.NotDelivered(failure.error),
+                         countdown=delivery.backoff(self.request.retries or 0)) from exc
     with runtime.transaction() as session:
         messages.mark_sent(session, email_id)
         outbox.mark_done(session, outbox_id)
         audit.append(session, actor="system", action="email.sent", case_id=case_id,
                      details={"email_id": email_id, "template": template, "to": label})
+        for notice_id in mark_notice(session, email_id, "sent"):
+            audit.append(session, actor="system", action="notice.sent", case_id=case_id,
+                         details={"notice_id": notice_id, "email_id": email_id})
     log.info("email %s sent: template=%s case=%s", email_id, template, case_id)
     return "sent"
 
+
+def _fail(session: Session, email_id: str, case_id: str | None, template: str, label: str, error: str) -> bool:
+    """The email, and its notice if it has one, failed on the record: no address, no server text."""
+    if not messages.mark_failed(session, email_id, error):
+        return False  # sent or failed meanwhile, by an attempt that took over after the lease
+    audit.append(session, actor="system", action="email.failed", case_id=case_id,
+                 details={"email_id": email_id, "template": template, "to": label, "error": error})
+    for notice_id in mark_notice(session, email_id, "failed", error=error):
+        audit.append(session, actor="system", action="notice.failed", case_id=case_id,
+                     details={"notice_id": notice_id, "email_id": email_id})
+    return True
