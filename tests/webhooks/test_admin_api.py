@@ -76,7 +76,7 @@ def test_one_case_shows_consent_open_and_the_other_steps_pending(mis, api):
     assert [(s["kind"], s["status"]) for s in body["steps"]] == [
         ("consent", "open"), ("consultation", "pending"), ("share", "pending")]
     assert body["steps"][0]["due_at"] and body["steps"][0]["reminders_sent"] == 0
-    assert body["decisions"] == {"consent": [], "consultation": [], "share": []}
+    assert body["decisions"] == {"consent": [], "consultation": [], "share": [], "reconsideration": []}
     assert body["legal_hold"] is False
 
 
