@@ -210,6 +210,20 @@ SHARE_ONLY = ("recipients", "purpose", "lawful_basis", "condition", "items", *PR
               "suppress_reason", "reconsider_on")
 
 
+def held_back_errors(data: dict[str, Any], missing: dict[str, str]) -> dict[str, str]:
+    """A notice held back from the family needs its reason and a future date to decide again
+    (golden rule 2: only while telling them would be unsafe)."""
+    errors: dict[str, str] = {}
+    if "suppress_reason" not in data:
+        errors["suppress_reason"] = missing["suppress_reason"]
+    when = data.get("reconsider_on")
+    if when is None:
+        errors["reconsider_on"] = missing["reconsider_on"]
+    elif isinstance(when, date) and when <= date.today():
+        errors["reconsider_on"] = "The date to reconsider must be in the future"
+    return errors
+
+
 class ShareFormSchema(FormSchema):
     MISSING = {
         "decision": "Choose whether you share this information",
@@ -288,13 +302,7 @@ class ShareFormSchema(FormSchema):
             if notice is None:
                 errors["family_notice"] = self.MISSING["family_notice"]
             elif notice == "suppress":
-                if "suppress_reason" not in data:
-                    errors["suppress_reason"] = self.MISSING["suppress_reason"]
-                when = data.get("reconsider_on")
-                if when is None:
-                    errors["reconsider_on"] = self.MISSING["reconsider_on"]
-                elif isinstance(when, date) and when <= date.today():
-                    errors["reconsider_on"] = "The date to reconsider must be in the future"
+                errors.update(held_back_errors(data, self.MISSING))
         if errors:
             raise ValidationError(errors)  # type: ignore[arg-type]
 
@@ -333,14 +341,7 @@ class ReconsiderationFormSchema(FormSchema):
     def _rules(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("reconsider") != "keep_suppressed":
             return
-        errors: dict[str, str] = {}
-        if "suppress_reason" not in data:
-            errors["suppress_reason"] = self.MISSING["suppress_reason"]
-        when = data.get("reconsider_on")
-        if when is None:
-            errors["reconsider_on"] = self.MISSING["reconsider_on"]
-        elif isinstance(when, date) and when <= date.today():
-            errors["reconsider_on"] = "The date to reconsider must be in the future"
+        errors = held_back_errors(data, self.MISSING)
         if errors:
             raise ValidationError(errors)  # type: ignore[arg-type]
 
