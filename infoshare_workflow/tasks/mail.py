@@ -5,15 +5,20 @@ The claim (a lease on the email row) is committed before the SMTP conversation, 
 A transient failure (a 4xx reply, a dropped or refused connection, a timeout) releases the
 claim and retries with backoff; a permanent one (a 5xx reply), or a transient one on the
 last attempt, marks the email `failed`, audited, and a failed email is never claimed again
-(mail/delivery.py). A data-subject notice follows its email, in the same transaction.
+(mail/delivery.py). An email that cannot be written (a school's template that does not
+render, a notice row gone) is failed at once too: rendering again gives the same error, and
+an email left queued would be re-published by the outbox after every lease, for ever.
+A data-subject notice follows its email, in the same transaction.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
+from email.message import EmailMessage
 
 from celery import Task, shared_task
+from jinja2 import TemplateError
 from sqlalchemy.orm import Session
 
 from infoshare_workflow.mail import delivery, messages
@@ -22,7 +27,9 @@ from infoshare_workflow.mail.rendering import Renderer
 from infoshare_workflow.mail.transport import transport_for
 from infoshare_workflow.monitoring.metrics import count_failed_email
 from infoshare_workflow.records import audit
+from infoshare_workflow.settings.config import Settings
 from infoshare_workflow.storage import outbox
+from infoshare_workflow.storage.models import Email
 from infoshare_workflow.tasks import runtime_of
 
 log = logging.getLogger(__name__)
@@ -37,8 +44,18 @@ def send_email(self: Task, email_id: str, outbox_id: str | None = None) -> str:
             if messages.is_finished(session, email_id):
                 outbox.mark_done(session, outbox_id)
             return "skipped"
-        message = Renderer(runtime.settings).render(email, extra=notice_context(session, email))
         case_id, template, label, attempts = email.case_id, email.template, email.to_label, email.attempts
+        message, error = _written(runtime.settings, session, email)
+        if message is None:
+            failed = _fail(session, email_id, case_id, template, label, error)
+            outbox.record_error(session, outbox_id, error)
+            outbox.mark_done(session, outbox_id)
+    if message is None:
+        if failed:
+            count_failed_email(template)
+            log.error("email %s failed: template=%s case=%s error=%s (cannot be rendered)", email_id, template,
+                      case_id, error)
+        return "failed"
     try:
         transport_for(runtime.settings).send(message)
     except (smtplib.SMTPException, OSError) as exc:
@@ -69,6 +86,15 @@ def send_email(self: Task, email_id: str, outbox_id: str | None = None) -> str:
                          details={"notice_id": notice_id, "email_id": email_id})
     log.info("email %s sent: template=%s case=%s", email_id, template, case_id)
     return "sent"
+
+
+def _written(settings: Settings, session: Session, email: Email) -> tuple[EmailMessage | None, str]:
+    """The message, or the name of the template error that stops it being written: named by
+    its class only, since a template error's text can quote the context it was given."""
+    try:
+        return Renderer(settings).render(email, extra=notice_context(session, email)), ""
+    except TemplateError as exc:
+        return None, type(exc).__name__
 
 
 def _fail(session: Session, email_id: str, case_id: str | None, template: str, label: str, error: str) -> bool:

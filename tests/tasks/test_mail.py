@@ -265,6 +265,51 @@ def test_a_sharing_notice_is_written_from_its_own_content(app, runtime, server):
     assert [e["notice_id"] for e in events(runtime, "notice.sent")] == [notice_id]
 
 
+# An email that cannot be written -------------------------------------------------------------
+
+def broken_privacy_notice(tmp_path) -> str:
+    """A school's own privacy notice with a mistake in it: a name the notice is never given."""
+    folder = tmp_path / "school-templates" / "notices" / "en"
+    folder.mkdir(parents=True)
+    (folder / "privacy_notice.txt").write_text("Dear {{ parent_first_name }}")
+    return str(tmp_path / "school-templates")
+
+
+def test_a_notice_the_schools_template_cannot_write_fails_at_once_and_leaves_the_outbox(
+        runtime, settings, server, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    app = create_app(replace(settings, template_dir=broken_privacy_notice(tmp_path)))
+    try:
+        notice_id, email_id = privacy_notice(runtime)
+        assert run_outbox(app) == ["failed"]
+        assert run_outbox(app) == []  # the relay does not publish it again
+        assert send_again(app, email_id) == "skipped"
+    finally:
+        app.extensions["infoshare"].engine.dispose()
+
+    assert server.messages == []
+    failed = email(runtime, email_id)
+    assert (failed.status, failed.error, failed.attempts, failed.claimed_until) == ("failed", "UndefinedError", 1, None)
+    notice = notice_row(runtime, notice_id)
+    assert (notice.status, notice.error) == ("failed", "UndefinedError")
+    assert events(runtime, "email.failed", case=None) == [
+        {"email_id": email_id, "template": "privacy_notice", "to": "contact:notice", "error": "UndefinedError"}]
+    assert events(runtime, "notice.failed", case=None) == [{"notice_id": notice_id, "email_id": email_id}]
+    assert PARENT not in ours(caplog) and "parent_first_name" not in ours(caplog)
+
+
+def test_a_sharing_notice_whose_notice_row_is_gone_fails_rather_than_waiting_for_ever(app, runtime, server):
+    with runtime.transaction() as session:
+        email_id = queue_email(session, template="sharing_notice", to_address=PARENT, to_label="contact:notice",
+                               case_id=CASE, context={"notice_id": 987654, "language": "en"}).id
+
+    assert run_outbox(app) == ["failed"]
+
+    assert server.messages == []
+    assert (email(runtime, email_id).status, email(runtime, email_id).error) == ("failed", "UndefinedError")
+    assert [e["email_id"] for e in events(runtime, "email.failed")] == [email_id]
+
+
 def scrape(client, name: str) -> dict[tuple[tuple[str, str], ...], float]:
     """One metric's samples from the web app's /metrics, by their labels."""
     text = client.get("/metrics").get_data(as_text=True)
