@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from datetime import datetime
 from typing import Any
 
 import click
 
 from infoshare_workflow.cli.context import CommandFailed, cli_actor, migrated_runtime
+from infoshare_workflow.cli.progress import Progress
 
 SCHEDULE_ID = click.IntRange(1, 2**31 - 1)  # an INTEGER primary key
 OPTIONS = {"job": "--job", "cron": "--cron", "timezone": "--timezone"}
@@ -114,33 +114,6 @@ def schedule_run(schedule_id: int) -> None:
         raise CommandFailed(f"run {run_id} of schedule {schedule_id} ({job}) failed ({error or outcome})")
     summary = ", ".join(f"{name} {value}" for name, value in counts.items()) or "nothing counted"
     click.echo(f"run {run_id} of schedule {schedule_id} ({job}) succeeded: {summary}")
-
-
-class Progress:
-    """How far a job has got: a bar on a terminal; otherwise a line at most once a second, and the last."""
-
-    def __init__(self, job: str, on_terminal: bool) -> None:
-        self.job, self.on_terminal = job, on_terminal
-        self.bar: Any = None
-        self.shown_at: float | None = None
-        self.last = ""
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.on_terminal:
-            if self.bar is None:
-                self.bar = click.progressbar(length=max(total, 1), label=self.job, show_pos=True).__enter__()
-            self.bar.length = max(total, 1)
-            self.bar.update(done - self.bar.pos)
-            return
-        line = f"{self.job}: {done}/{total}"
-        now = time.monotonic()
-        if line != self.last and (self.shown_at is None or now - self.shown_at >= 1.0 or done >= total):
-            click.echo(line)
-            self.shown_at, self.last = now, line
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 def _local(moment: datetime | None, view: dict[str, Any]) -> str:
