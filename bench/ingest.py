@@ -160,8 +160,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
                        help="postgresql:// URL of a role allowed to CREATE/DROP DATABASE "
                             "(env INFOSHARE_BENCH_POSTGRES)")
     other.add_argument("--broker", default="redis://127.0.0.1:6379/14", metavar="URL",
-                       help="the product's INFOSHARE_BROKER_URL, as in production (the request publishes "
-                            "nothing: workers take accepted events from the inbox; any queue is deleted afterwards)")
+                       help="the product's INFOSHARE_BROKER_URL, as in production (each accepted event sets the "
+                            "apply nudge's gate there and, when it is open, publishes one nudge; no worker runs, "
+                            "and the queue is deleted afterwards)")
     other.add_argument("--json", dest="json_path", type=Path, metavar="PATH",
                        help="also write the figures to PATH as JSON")
     other.add_argument("--keep-logs", action="store_true",

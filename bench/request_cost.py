@@ -142,7 +142,7 @@ def run(options: argparse.Namespace) -> int:
     secret = new_webhook_secret()
     with tempfile.TemporaryDirectory(prefix="infoshare-cost-") as tmp, bench_database(options.admin_url) as url:
         workdir = Path(tmp)
-        # The broker is never reached: the request publishes nothing.
+        # Each accepted event sets the apply nudge's gate in this Redis (and publishes a nudge when open).
         per_request = {t.name: measure(t, secret, options, workdir)
                        for t in targets(url, secret, workdir, "redis://127.0.0.1:6379/14", "unused")}
     ratio = per_request["product"] / per_request["baseline"]

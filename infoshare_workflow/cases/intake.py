@@ -6,12 +6,12 @@ unique `concern_key` (a `concern.raised`'s `concern_id`) stop every duplicate in
 database, not by a check first, and which reserves the case reference. The event is durable
 before the 2xx (INTERFACES.md §1: "processing after that is asynchronous"). `apply` then
 opens the case or updates the records, once: it is idempotent by the inbox row's
-`applied_at`. Workers take accepted events from the inbox themselves (`apply_pending`, run
-by beat every second, FOR UPDATE SKIP LOCKED), so the request publishes nothing and no
-event waits on a lost broker message. An apply that fails backs off over hours and is then
-parked, in sight (`inbox.py`), never dropped; a corrected `concern.raised` for a parked
-concern takes its place. Every outcome, rejections included, lands in the audit trail
-(golden rule 7), without payloads.
+`applied_at`. Workers take accepted events from the inbox themselves (`apply_pending`, FOR
+UPDATE SKIP LOCKED), nudged by the receiver once the event has committed and run by beat
+every second besides, so no event waits on a lost broker message. An apply that fails
+backs off over hours and is then parked, in sight (`inbox.py`), never dropped; a corrected
+`concern.raised` for a parked concern takes its place. Every outcome, rejections included,
+lands in the audit trail (golden rule 7), without payloads.
 """
 
 from __future__ import annotations

@@ -24,6 +24,10 @@ TASK_SECONDS = Histogram("infoshare_task_seconds", "Celery task run time, by tas
 # is the database's count at scrape time, whichever process recorded them.
 EMAILS_FAILED = Counter("infoshare_emails_failed", "Emails given up (refused for good, or every attempt failed), "
                         "by template", ["template"])
+# Counted in the web process that takes the event in (storage.nudge): "failed" means beat's apply,
+# within a second, takes the event instead.
+NUDGES = Counter("infoshare_mis_apply_nudges", "Nudges to apply accepted MIS events at once, by outcome "
+                 "(published, deduplicated: one was on its way, failed: left to beat's apply)", ["outcome"])
 REQUEST_SECONDS = Histogram(
     "infoshare_request_seconds", "HTTP request latency by route", ["method", "route", "status"]
 )
@@ -65,6 +69,10 @@ def count_task(task: str, outcome: str) -> None:
 
 def observe_task(task: str, seconds: float) -> None:
     _series(TASK_SECONDS, task).observe(seconds)
+
+
+def count_nudge(outcome: str) -> None:
+    _series(NUDGES, outcome).inc()
 
 
 def count_failed_email(template: str) -> None:

@@ -37,7 +37,8 @@ def create_celery(runtime: Runtime) -> Celery:
     )
     celery.conf.beat_schedule = {
         # A short, frequent pass; the timers themselves live in the database (RELIABILITY.md).
-        # Accepted MIS events are applied within a second of their 202 (the inbox is the queue).
+        # Accepted MIS events are applied as soon as the webhook nudges a worker (storage/nudge.py);
+        # this pass, within a second, is the safety net for a nudge that could not be sent.
         "mis-apply": {"task": "infoshare.mis.apply", "schedule": 1.0,
                       "options": {"queue": settings.queue, "expires": 5}},
         "dispatch": {"task": DISPATCH_TASK, "schedule": float(settings.dispatch_interval),

@@ -4,8 +4,10 @@
 events signed as the webhook's are (INTERFACES.md §1 "The same door over Celery"): anyone
 who can write to Redis could otherwise make themselves a DSL. Then the same validation and
 idempotency by `event_id` as the webhook; an invalid event is recorded as rejected with
-its errors and never retried. `infoshare.mis.apply` (beat, every second) opens the case or
-updates the records for each accepted event, once.
+its errors and never retried; an accepted event is applied there and then, in the worker
+that took it in. `infoshare.mis.apply` opens the case or updates the records for each
+accepted event, once: run as soon as the webhook has committed an event (its nudge,
+storage/nudge.py) and by beat every second, the safety net.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from infoshare_workflow.cases import rejections
 from infoshare_workflow.cases.intake import Refusal, apply_pending, ingest
 from infoshare_workflow.monitoring.metrics import count_event, count_rejection
 from infoshare_workflow.schemas.strict_json import too_deep
+from infoshare_workflow.storage import nudge
 from infoshare_workflow.tasks import runtime_of
 
 log = logging.getLogger(__name__)
@@ -55,9 +58,16 @@ def ingest_event(self: Task, event_id: Any = None, event: Any = None, webhook_ti
 
 
 @shared_task(bind=True, name="infoshare.mis.apply", ignore_result=True)
-def apply_accepted(self: Task) -> int:
-    """Beat runs this every second: apply what was accepted (one transaction per event)."""
-    applied = apply_pending(runtime_of(self.app).sessions)
+def apply_accepted(self: Task, outbox_id: str | None = None) -> int:
+    """Apply what was accepted (one transaction per event), nudged by the webhook or run by beat.
+
+    The nudge gate is reopened first, before the scan: an event committed after this point is
+    either seen by this scan or nudges a task of its own (storage/nudge.py argues the race).
+    `outbox_id` is the nudge's message id, as the runtime's publisher names every message.
+    """
+    runtime = runtime_of(self.app)
+    nudge.reopen(runtime)
+    applied = apply_pending(runtime.sessions)
     if applied:
         log.info("applied %d accepted mis event(s)", applied)
     return applied
