@@ -44,7 +44,7 @@ class LinkUnknown(Exception):
     """No such link (404)."""
 
 
-def _staff_email(session: Session, staff_id: str | None) -> str | None:
+def staff_email(session: Session, staff_id: str | None) -> str | None:
     """Active staff's address, decrypted once a session (a dispatcher pass emails the same DSLs)."""
     cache: dict[str | None, str | None] = session.info.setdefault("staff_email", {})
     if staff_id not in cache:
@@ -53,19 +53,33 @@ def _staff_email(session: Session, staff_id: str | None) -> str | None:
     return cache[staff_id]
 
 
+def task_email(*, address: str, assignee: str | None, case_id: str, urgency: str, step_kind: str,
+               due_at: datetime, link_id: str, reason: str) -> dict[str, Any]:
+    """The task email's `queue_email` arguments (one step's or a dispatcher batch's): the step,
+    the case reference, the due time and the link id, nothing personal."""
+    return {"template": "task", "to_address": address, "to_label": f"staff:{assignee}", "case_id": case_id,
+            "context": {"step": step_kind, "step_label": STEP_LABELS[step_kind],
+                        "due_at": due_at.isoformat(),
+                        "link_id": link_id, "urgency": urgency, "reason": reason}}
+
+
+def undeliverable(case_id: str, step_kind: str, step_id: int, assignee: str | None) -> dict[str, Any]:
+    """The audit event (`audit.append`'s arguments) for an assignee without an address, or who has
+    left: the case shows why nobody was emailed."""
+    return {"actor": "system", "action": "email.undeliverable", "case_id": case_id,
+            "details": {"step": step_kind, "step_id": step_id, "assignee": assignee}}
+
+
 def send_task_email(session: Session, case: Case, step: Step, *, reason: str = "opened") -> None:
     """A fresh link for the assignee, by email; no personal data in it."""
-    address = _staff_email(session, step.assignee)
+    address = staff_email(session, step.assignee)
     if address is None:
-        audit.append(session, actor="system", action="email.undeliverable", case_id=case.case_id,
-                     details={"step": step.kind, "step_id": step.id, "assignee": step.assignee})
+        audit.append(session, **undeliverable(case.case_id, step.kind, step.id, step.assignee))
         return
     link = issue_task_link(session, step, due_dates.lifetime(session, "task"))
-    queue_email(session, template="task", to_address=address, to_label=f"staff:{step.assignee}",
-                case_id=case.case_id, context={
-                    "step": step.kind, "step_label": STEP_LABELS[step.kind], "due_at": step.due_at.isoformat(),
-                    "link_id": link.id, "urgency": case.urgency, "reason": reason,
-                })
+    queue_email(session, **task_email(address=address, assignee=step.assignee, case_id=case.case_id,
+                                      urgency=case.urgency, step_kind=step.kind, due_at=step.due_at,
+                                      link_id=link.id, reason=reason))
 
 
 def open_step(session: Session, case: Case, kind: str, *, now: datetime | None = None,

@@ -7,9 +7,10 @@ timer ever lives in the broker (RELIABILITY.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from infoshare_workflow.settings.policy import Duration, policy_of
@@ -65,11 +66,27 @@ def _last_seq(session: Session, step_id: int) -> dict[str, int]:
     return {kind: seq for kind, seq in rows}
 
 
-def next_repeat(session: Session, step: Step, urgency: str, fired: StepTimer) -> None:
+def repeat_after(session: Session, urgency: str, fired_due_at: datetime, reminders_sent: int) -> datetime | None:
+    """When a repeating reminder just fired comes again, or None (no repeat, or a day's worth sent)."""
     every = policy_of(session).steps[urgency].reminder_every
-    if every is not None and step.reminders_sent < MAX_REPEATS:
-        session.add(StepTimer(step_id=step.id, kind="reminder", seq=_last_seq(session, step.id)["reminder"] + 1,
-                              due_at=calendar_for(session).add(fired.due_at, every)))
+    if every is None or reminders_sent >= MAX_REPEATS:
+        return None
+    return calendar_for(session).add(fired_due_at, every)
+
+
+def add_repeats(session: Session, repeats: Sequence[tuple[int, datetime]]) -> None:
+    """Insert the next reminder points, (step id, due time) in firing order, each numbered after its
+    step's last: one read and one multi-row insert for a whole dispatcher batch."""
+    if not repeats:
+        return
+    last = dict(session.execute(select(StepTimer.step_id, func.max(StepTimer.seq)).where(
+        StepTimer.step_id.in_({step_id for step_id, _ in repeats}), StepTimer.kind == "reminder")
+        .group_by(StepTimer.step_id)).all())
+    rows = []
+    for step_id, at in repeats:
+        last[step_id] = last.get(step_id, 0) + 1
+        rows.append({"step_id": step_id, "kind": "reminder", "seq": last[step_id], "due_at": at})
+    session.execute(insert(StepTimer.__table__), rows)
 
 
 def cancel_timers(session: Session, step_id: int) -> None:

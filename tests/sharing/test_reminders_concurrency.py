@@ -37,8 +37,8 @@ def database_url(postgresql_url: str) -> str:
     return postgresql_url
 
 
-def due_reminders(runtime) -> None:  # type: ignore[no-untyped-def]
-    """1,000 open consent steps, each with a reminder point already due."""
+def due_reminders(runtime, n: int = N) -> None:  # type: ignore[no-untyped-def]
+    """`n` (1,000) open consent steps, each with a reminder point already due."""
     now = utcnow()
     with runtime.transaction() as session:
         session.add(Staff(staff_id="S-02", name="DSL", email="s-02@school.example", active=True))
@@ -48,11 +48,11 @@ def due_reminders(runtime) -> None:  # type: ignore[no-untyped-def]
         session.flush()
         session.execute(insert(Concern), [
             {"concern_id": f"C-{i}", "pupil_id": pupil.id, "raised_at": now, "category": "neglect",
-             "summary": "s", "facts": "f", "reporter_staff_id": "S-17"} for i in range(N)])
+             "summary": "s", "facts": "f", "reporter_staff_id": "S-17"} for i in range(n)])
         concerns = dict(session.execute(select(Concern.concern_id, Concern.id)).all())
         session.execute(insert(Case), [
             {"case_id": f"IS-T{i:05d}", "concern_pk": concerns[f"C-{i}"], "dsl_staff_id": "S-02", "status": "open",
-             "urgency": "standard", "opened_at": now} for i in range(N)])
+             "urgency": "standard", "opened_at": now} for i in range(n)])
         cases = session.execute(select(Case.id)).scalars().all()
         session.execute(insert(Step), [
             {"case_pk": c, "kind": "consent", "round": 1, "status": "open", "assignee": "S-02", "opened_at": now,
