@@ -9,8 +9,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, request
+from flask import Flask, Response, jsonify, request
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from infoshare_workflow import vocabulary
@@ -20,6 +21,8 @@ from infoshare_workflow.monitoring.metrics import observe_request
 from infoshare_workflow.service.celery_app import create_celery
 from infoshare_workflow.settings.config import TEMPLATES, ConfigError, Settings, branding, load_settings
 from infoshare_workflow.storage.runtime import build_runtime
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -45,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         health,
         json_error,
         mis,
+        pages,
         rate_limits,
         recipients_api,
         retention_api,
@@ -66,6 +70,22 @@ def create_app(settings: Settings | None = None) -> Flask:
         if request.path.startswith("/api/") and exc.response is None:
             return json_error(exc)
         return exc
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(exc: Exception) -> Response:
+        """The database is down, or a pooled connection died with it (SQLAlchemy renews the pool
+        on this error, so the next request reconnects): "try again shortly", never a 500. The
+        MIS webhook answers the same way from its own handler (webhooks/mis.py)."""
+        log.warning("%s %s not completed: database unavailable (%s)", request.method,
+                    request.url_rule.rule if request.url_rule else "unmatched", type(exc).__name__)
+        if request.path.startswith(("/api/", "/webhooks/")):
+            response = jsonify({"status": "unavailable", "message": "The database is unavailable: try again."})
+            response.status_code = 503
+        else:
+            response = pages.page("pages/unavailable.html", 503)
+        response.headers["Retry-After"] = mis.RETRY_AFTER_SECONDS
+        return response
 
     app.wsgi_app = _stamp_start(app.wsgi_app)  # type: ignore[method-assign]
 

@@ -10,11 +10,11 @@ after MAX_ATTEMPTS and shown, never retried for ever.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from infoshare_workflow.storage.db import defer, take_deferred
@@ -24,13 +24,30 @@ MAX_ATTEMPTS = 10
 PENDING_KEY = "outbox_pending"
 
 
+def _message_row(task: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    # Published right after commit; if that publish is lost, the relay sends it after the lease.
+    return {"id": str(uuid.uuid4()), "task": task, "kwargs": kwargs, "published_at": utcnow(), "attempts": 1,
+            "created_at": utcnow()}
+
+
 def enqueue(session: Session, task: str, **kwargs: Any) -> str:
     """Add work to the caller's transaction; it is published only if that commits."""
-    # Published right after commit; if that publish is lost, the relay sends it after the lease.
-    message = OutboxMessage(id=str(uuid.uuid4()), task=task, kwargs=kwargs, published_at=utcnow(), attempts=1)
-    session.add(message)
-    defer(session, PENDING_KEY, (message.id, task, kwargs))
-    return message.id
+    row = _message_row(task, kwargs)
+    session.add(OutboxMessage(**row))
+    defer(session, PENDING_KEY, (row["id"], task, kwargs))
+    return str(row["id"])
+
+
+def enqueue_many(session: Session, task: str, kwargs_list: Sequence[dict[str, Any]]) -> list[str]:
+    """`enqueue` for a batch: one multi-row INSERT in the caller's transaction, each message
+    published after commit like a single one (a dispatcher pass queues hundreds at once)."""
+    rows = [_message_row(task, kwargs) for kwargs in kwargs_list]
+    if rows:
+        # Core, not the ORM's bulk path: one executemany (pipelined by psycopg), no per-row ORM work.
+        session.execute(insert(OutboxMessage.__table__), rows)
+    for row in rows:
+        defer(session, PENDING_KEY, (row["id"], task, row["kwargs"]))
+    return [str(row["id"]) for row in rows]
 
 
 def committed_messages(session: Session) -> list[tuple[str, str, dict[str, Any]]]:
@@ -76,6 +93,16 @@ def mark_done(session: Session, message_id: str | None) -> None:
 def record_error(session: Session, message_id: str | None, error: str) -> None:
     if message_id:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(last_error=error[:500]))
+
+
+def postpone(session: Session, message_id: str | None, seconds: float) -> None:
+    """The consumer will try again by itself in `seconds` (a Celery retry with countdown): count
+    the lease from then, so the relay re-sends a retry that was lost, not one waiting its turn.
+    Re-sending a waiting one would start a second retry chain beside it, each try using up one
+    of the email's attempts: a short outage would then fail the email in seconds, not minutes."""
+    if message_id:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                        .values(published_at=utcnow() + timedelta(seconds=seconds)))
 
 
 def relay(session_factory: Callable[[], Any], publish: Callable[[str, str, dict[str, Any]], None],
