@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from infoshare_workflow.cases.opening import apply_update, case_for_concern, insert_concern, new_case_id, open_case
@@ -195,17 +197,24 @@ def record_duplicate(session: Session, event_id: str, event: MisEvent, via: str)
     return IngestResult(DUPLICATE, event_id, case_id)
 
 
-def apply_pending(session_factory: Callable[[], Any], limit: int = 500, now: datetime | None = None) -> int:
-    """Apply due accepted events oldest first, one transaction each, until none is left.
+def apply_pending(session_factory: Callable[[], Any], limit: int = 500, now: datetime | None = None,
+                  until: float | None = None) -> int:
+    """Apply due accepted events oldest first, one transaction each, until none is left (or
+    `limit` are done, or the monotonic clock passes `until`).
 
     Concurrent workers take different rows (SKIP LOCKED on PostgreSQL; SQLite's write lock
     serialises them). An update that overtook its concern is left for the next pass. An
     event whose applying fails waits before its next attempt, longer each time, and after
     MAX_ATTEMPTS is parked (audited, counted in /metrics, listed by `infoshare inbox list`),
-    so it can never hold up the events behind it.
+    so it can never hold up the events behind it. A database that went away is not the
+    event's fault: that error stops the pass and the event waits for the next one, its
+    attempts untouched. `until` lets a worker's pass end during a long burst, so the emails
+    it queued are not stuck behind it in the same queue.
     """
     applied, deferred = 0, set[str]()
     for _ in range(limit):
+        if until is not None and time.monotonic() >= until:
+            return applied
         moment, event_id = now or utcnow(), None
         try:
             with session_factory() as session, session.begin():
@@ -217,7 +226,7 @@ def apply_pending(session_factory: Callable[[], Any], limit: int = 500, now: dat
         except NotYetApplicable:
             deferred.add(str(event_id))
         except Exception as exc:  # noqa: BLE001 - one bad event must not stop the others
-            if event_id is None:
+            if event_id is None or isinstance(exc, (OperationalError, InterfaceError)):
                 raise
             deferred.add(event_id)
             _record_failure(session_factory, event_id, exc, moment)

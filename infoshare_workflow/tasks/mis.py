@@ -13,6 +13,7 @@ storage/nudge.py) and by beat every second, the safety net.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery import Task, shared_task
@@ -27,6 +28,7 @@ from infoshare_workflow.storage import nudge
 from infoshare_workflow.tasks import runtime_of
 
 log = logging.getLogger(__name__)
+PASS_SECONDS = 1.0
 
 
 @shared_task(
@@ -63,11 +65,16 @@ def apply_accepted(self: Task, outbox_id: str | None = None) -> int:
 
     The nudge gate is reopened first, before the scan: an event committed after this point is
     either seen by this scan or nudges a task of its own (storage/nudge.py argues the race).
+    A pass lasts about PASS_SECONDS at most: during a long burst the consent emails it queued
+    wait behind it in the same queue, so it ends, and nudges a pass of its own to carry on.
     `outbox_id` is the nudge's message id, as the runtime's publisher names every message.
     """
     runtime = runtime_of(self.app)
     nudge.reopen(runtime)
-    applied = apply_pending(runtime.sessions)
+    until = time.monotonic() + PASS_SECONDS
+    applied = apply_pending(runtime.sessions, until=until)
+    if time.monotonic() >= until:  # a burst: let the emails queued meanwhile go first, then carry on
+        nudge.nudge_apply(runtime)
     if applied:
         log.info("applied %d accepted mis event(s)", applied)
     return applied

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from infoshare_workflow.cases import inbox
 from infoshare_workflow.cases.intake import MAX_ATTEMPTS, apply_pending, retry_delay
@@ -75,6 +78,42 @@ def test_a_failing_apply_backs_off_over_hours_not_seconds(client, settings, runt
         row = session.execute(select(ReceivedEvent.attempts, ReceivedEvent.next_attempt_at)).one()
         assert row.attempts == 1 and row.next_attempt_at > start + timedelta(seconds=20)
     assert sum((retry_delay(n) for n in range(1, MAX_ATTEMPTS)), timedelta()) > timedelta(hours=4)
+
+
+def test_a_database_that_goes_away_mid_apply_stops_the_pass_and_costs_the_event_no_attempt(
+        client, settings, runtime):
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("a server connection to cut is PostgreSQL's")
+    post_unapplied(client, settings, factories.concern_raised("C-cut"))
+    cut = {"done": False}
+
+    @event.listens_for(Session, "before_flush")
+    def cut_the_connection(session, *_):  # type: ignore[no-untyped-def]
+        if not cut["done"]:
+            cut["done"] = True
+            pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with runtime.engine.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    try:
+        with pytest.raises(OperationalError):
+            apply_pending(runtime.sessions)
+    finally:
+        event.remove(Session, "before_flush", cut_the_connection)
+
+    with runtime.transaction() as session:
+        row = session.execute(select(ReceivedEvent.attempts, ReceivedEvent.next_attempt_at,
+                                     ReceivedEvent.applied_at)).one()
+        assert (row.attempts, row.next_attempt_at, row.applied_at) == (0, None, None)
+    assert apply_pending(runtime.sessions) == 1  # the next pass, with the database back
+
+
+def test_a_pass_whose_time_is_up_leaves_the_rest_for_the_next(client, settings, runtime):
+    post_unapplied(client, settings, factories.concern_raised("C-t1"))
+    post_unapplied(client, settings, factories.concern_raised("C-t2", pupil={"mis_id": "P-2"}))
+
+    assert apply_pending(runtime.sessions, until=time.monotonic() - 1) == 0
+    assert apply_pending(runtime.sessions, until=time.monotonic() + 60) == 2
 
 
 def test_a_parked_event_is_applied_once_an_admin_retries_it_after_the_fix(client, settings, runtime):
