@@ -18,10 +18,11 @@ from infoshare_workflow.records import audit
 from infoshare_workflow.schemas import strict_json
 from infoshare_workflow.schemas.api import AuditVerificationSchema
 from infoshare_workflow.schemas.strict_json import JsonBodyError
-from infoshare_workflow.webhooks import json_error, runtime
+from infoshare_workflow.webhooks import JSON_LIMIT, json_error, limit_body, runtime
 from infoshare_workflow.webhooks.openapi import openapi_document
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
+bp.before_request(limit_body(JSON_LIMIT))
 MAX_ROW_ID = 2**31 - 1  # an INTEGER primary key
 
 

@@ -19,10 +19,11 @@ from infoshare_workflow.sharing.decision import find_disclosure, reveal
 from infoshare_workflow.sharing.disclosures import CODE_LIFETIME, MAX_TRIES, CodeCheck, check_code, is_live, send_code
 from infoshare_workflow.storage.models import Case, DecisionRecord, Disclosure, Staff
 from infoshare_workflow.timeliness.due_dates import signature_max_age
-from infoshare_workflow.webhooks import runtime
+from infoshare_workflow.webhooks import FORM_LIMIT, limit_body, runtime
 from infoshare_workflow.webhooks.pages import gone, page, unknown, unsign
 
 bp = Blueprint("disclosures", __name__)
+bp.before_request(limit_body(FORM_LIMIT))
 MINUTES = int(CODE_LIFETIME.total_seconds() // 60)
 
 

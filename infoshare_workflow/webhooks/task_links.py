@@ -29,10 +29,11 @@ from infoshare_workflow.sharing.resend import StepUnavailable, request_fresh_lin
 from infoshare_workflow.sharing.steps import STEP_LABELS, LinkGone, LinkUnknown, resolve_link
 from infoshare_workflow.storage.models import Case, Recipient, Staff, Step, TaskLink
 from infoshare_workflow.timeliness.due_dates import signature_max_age
-from infoshare_workflow.webhooks import review_pages, runtime
+from infoshare_workflow.webhooks import FORM_LIMIT, limit_body, review_pages, runtime
 from infoshare_workflow.webhooks.pages import gone, page, signer, unknown, unsign
 
 bp = Blueprint("task_links", __name__)
+bp.before_request(limit_body(FORM_LIMIT))
 MULTI = ("recipients", "items")
 CONTROLS = ("csrf_token", "confirm", "change")
 DATE_PARTS = {"sought_at": ("day", "month", "year", "time"), "reconsider_on": ("day", "month", "year")}
