@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
@@ -27,9 +27,10 @@ FINISHED = ("sent", "failed")
 
 
 def _email_row(*, template: str, to_address: str, to_label: str, case_id: str | None,
-               context: dict[str, Any]) -> dict[str, Any]:
+               context: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     return {"id": str(uuid.uuid4()), "template": template, "to_address": to_address, "to_label": to_label,
-            "case_id": case_id, "context": context, "status": "queued", "attempts": 0, "created_at": utcnow()}
+            "case_id": case_id, "context": context, "status": "queued", "attempts": 0,
+            "created_at": now or utcnow()}
 
 
 def queue_email(session: Session, *, template: str, to_address: str, to_label: str, case_id: str | None,
@@ -45,8 +46,9 @@ def queue_email(session: Session, *, template: str, to_address: str, to_label: s
 def queue_emails(session: Session, emails: Sequence[dict[str, Any]]) -> list[str]:
     """`queue_email` for a batch (each item holds its keyword arguments): the emails and their
     outbox rows in two multi-row INSERTs, so a dispatcher pass's Python time follows its database
-    time instead of one ORM flush per email."""
-    rows = [_email_row(**email) for email in emails]
+    time instead of one ORM flush per email. The batch is queued in one moment: one `created_at`."""
+    now = utcnow()
+    rows = [_email_row(**email, now=now) for email in emails]
     if rows:
         session.execute(insert(Email.__table__), rows)
         enqueue_many(session, SEND_TASK, [{"email_id": row["id"]} for row in rows])

@@ -22,9 +22,9 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import ARRAY, ColumnElement, Integer, any_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from infoshare_workflow.access.links import issue_task_links, task_link_row
@@ -46,9 +46,9 @@ class DispatchResult:
     cancelled: int = 0
 
 
-@dataclass(frozen=True)
-class DuePoint:
-    """A claimed timer with what firing it needs of its step and case (read in one query)."""
+class DuePoint(NamedTuple):
+    """A claimed timer with what firing it needs of its step and case (read in one query; a
+    tuple, as cheap to build as the row it comes from)."""
 
     timer_id: int
     kind: str  # reminder | escalation
@@ -65,20 +65,21 @@ class DuePoint:
 
 def claim_due_timers(session: Session, now: datetime, limit: int = BATCH,
                      skip: Collection[int] = ()) -> list[DuePoint]:
-    """Lock up to `limit` due timers (but those in `skip`) and read their steps and cases in one more query."""
-    query = (select(StepTimer.id, StepTimer.step_id, StepTimer.kind, StepTimer.due_at)
+    """Lock up to `limit` due timers (but those in `skip`) and read their steps and cases, in one query.
+
+    Only the timers are locked (FOR UPDATE OF step_timers), as when the steps were read apart;
+    the steps and cases come in the same statement (a join), so a batch sends no list of step
+    ids back to the database and runs one query, not two.
+    """
+    query = (select(StepTimer.id, StepTimer.kind, StepTimer.due_at, StepTimer.step_id, Step.kind, Step.status,
+                    Step.assignee, Step.due_at, Step.reminders_sent, Case.case_id, Case.urgency)
+             .join(Step, Step.id == StepTimer.step_id).join(Case, Case.id == Step.case_pk)
              .where(StepTimer.fired_at.is_(None), StepTimer.due_at <= now).order_by(StepTimer.due_at).limit(limit))
     if skip:
         query = query.where(StepTimer.id.not_in(skip))
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    timers = session.execute(query).all()
-    if not timers:
-        return []
-    steps = {row[0]: tuple(row[1:]) for row in session.execute(  # in DuePoint's order, after step_id
-        select(Step.id, Step.kind, Step.status, Step.assignee, Step.due_at, Step.reminders_sent, Case.case_id,
-               Case.urgency).join(Case, Case.id == Step.case_pk).where(Step.id.in_({t.step_id for t in timers})))}
-    return [DuePoint(t.id, t.kind, t.due_at, t.step_id, *steps[t.step_id]) for t in timers]
+        query = query.with_for_update(skip_locked=True, of=StepTimer)
+    return [DuePoint(*row) for row in session.execute(query)]
 
 
 @dataclass
@@ -95,7 +96,6 @@ class Batch:
     links: list[dict[str, Any]] = field(default_factory=list)
     emails: list[dict[str, Any]] = field(default_factory=list)
     repeats: list[tuple[int, datetime]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)  # audit.append's arguments, in firing order
     _link_expiry: datetime | None = None
     _managers: list[Staff] | None = None
 
@@ -110,33 +110,27 @@ class Batch:
             self._managers = active_with_role(self.session, "manager")
         return self._managers
 
-    def take(self, fired: Batch) -> None:
-        """Add one point's work, once all of it is worked out (a point that failed adds nothing)."""
-        self.sent += fired.sent
-        self.cancelled += fired.cancelled
-        self.reminded.update(fired.reminded)
-        self.escalated |= fired.escalated
-        self.links += fired.links
-        self.emails += fired.emails
-        self.repeats += fired.repeats
-        self.escalations += fired.escalations
-        for event in fired.events:  # deferred by audit; chained in firing order when the batch commits
-            audit.append(self.session, **event)
-
     def write(self, result: DispatchResult) -> None:
-        """The batch's writes in a few statements, in the claim's transaction; counted in `result`."""
+        """The batch's writes in a few statements, in the claim's transaction; counted in `result`.
+
+        The updates skip the ORM's session synchronisation: the session holds no timer or step
+        objects (the claim reads plain rows), so there is nothing to bring up to date."""
         session, now = self.session, self.now
+        among = _among if session.get_bind().dialect.name == "postgresql" else _in
         for outcome, ids in (("sent", self.sent), ("cancelled", self.cancelled)):
             if ids:
-                session.execute(update(StepTimer).where(StepTimer.id.in_(ids)).values(fired_at=now, outcome=outcome))
+                session.execute(update(StepTimer).where(among(StepTimer.id, ids)).values(fired_at=now, outcome=outcome)
+                                .execution_options(synchronize_session=False))
         by_count: dict[int, list[int]] = {}
         for step_id, count in self.reminded.items():
             by_count.setdefault(count, []).append(step_id)
         for count, step_ids in by_count.items():
-            session.execute(update(Step).where(Step.id.in_(step_ids))
-                            .values(reminders_sent=Step.reminders_sent + count))
+            session.execute(update(Step).where(among(Step.id, step_ids))
+                            .values(reminders_sent=Step.reminders_sent + count)
+                            .execution_options(synchronize_session=False))
         if self.escalated:
-            session.execute(update(Step).where(Step.id.in_(self.escalated)).values(escalated=True))
+            session.execute(update(Step).where(among(Step.id, self.escalated)).values(escalated=True)
+                            .execution_options(synchronize_session=False))
         issue_task_links(session, self.links)
         queue_emails(session, self.emails)
         due_dates.add_repeats(session, self.repeats)
@@ -145,48 +139,67 @@ class Batch:
         result.cancelled += len(self.cancelled)
 
 
+def _among(column: ColumnElement[int], ids: Collection[int]) -> ColumnElement[bool]:
+    """`column = ANY(array)` (PostgreSQL): one array parameter, not a placeholder per id, so
+    the statement is the same every batch and nothing is rewritten for each list."""
+    return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+
+
+def _in(column: ColumnElement[int], ids: Collection[int]) -> ColumnElement[bool]:
+    return column.in_(ids)
+
+
 def fire(session: Session, point: DuePoint, batch: Batch) -> None:
-    """Work out one point's writes into `batch`; nothing is added if any part of it fails."""
-    fired = Batch(session, batch.now)
+    """Work out one point's writes into `batch`; nothing is added if any part of it fails.
+
+    Everything that can fail is worked out first, into locals; only then is it added to the
+    batch (no staging object per point: a pass fires a thousand). The audit events are deferred
+    by `audit.append` and chained, in firing order, when the batch commits.
+    """
     if point.status != "open":
-        fired.cancelled.append(point.timer_id)
-        batch.take(fired)
+        batch.cancelled.append(point.timer_id)
         return
-    fired.sent.append(point.timer_id)
+    link: dict[str, Any] | None = None
+    emails: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     if point.kind == "reminder":
         sent = point.reminders_sent + batch.reminded[point.step_id] + 1
-        fired.reminded[point.step_id] += 1
         address = staff_email(session, point.assignee)
         if address is None:
-            fired.events.append(undeliverable(point.case_id, point.step_kind, point.step_id, point.assignee))
+            events.append(undeliverable(point.case_id, point.step_kind, point.step_id, point.assignee))
         elif point.step_due_at is None:
             raise ValueError("an open step without a due time")
         else:  # a fresh link each time
             link = task_link_row(point.step_id, point.assignee, batch.link_expiry())
-            fired.links.append(link)
-            fired.emails.append(task_email(address=address, assignee=point.assignee, case_id=point.case_id,
-                                           urgency=point.urgency, step_kind=point.step_kind,
-                                           due_at=point.step_due_at, link_id=link["id"], reason="reminder"))
-        fired.events.append({"actor": "system", "action": "step.reminded", "case_id": point.case_id,
-                             "details": {"step": point.step_kind, "step_id": point.step_id, "reminder": sent}})
+            emails.append(task_email(address=address, assignee=point.assignee, case_id=point.case_id,
+                                     urgency=point.urgency, step_kind=point.step_kind,
+                                     due_at=point.step_due_at, link_id=link["id"], reason="reminder"))
+        events.append({"actor": "system", "action": "step.reminded", "case_id": point.case_id,
+                       "details": {"step": point.step_kind, "step_id": point.step_id, "reminder": sent}})
         again = due_dates.repeat_after(session, point.urgency, point.due_at, sent)
+        batch.reminded[point.step_id] += 1
+        if link is not None:
+            batch.links.append(link)
         if again is not None:
-            fired.repeats.append((point.step_id, again))
+            batch.repeats.append((point.step_id, again))
     else:
-        fired.escalated.add(point.step_id)
-        fired.escalations += 1
         managers = batch.managers()
         for manager in managers:
             if manager.email:
-                fired.emails.append({
+                emails.append({
                     "template": "escalation", "to_address": manager.email, "to_label": f"staff:{manager.staff_id}",
                     "case_id": point.case_id, "context": {
                         "step": point.step_kind, "step_label": STEP_LABELS[point.step_kind], "urgency": point.urgency,
                         "due_at": point.step_due_at.isoformat() if point.step_due_at else None,
                         "assignee": point.assignee}})
-        fired.events.append({"actor": "system", "action": "step.escalated", "case_id": point.case_id, "details": {
+        events.append({"actor": "system", "action": "step.escalated", "case_id": point.case_id, "details": {
             "step": point.step_kind, "step_id": point.step_id, "managers": [m.staff_id for m in managers]}})
-    batch.take(fired)
+        batch.escalated.add(point.step_id)
+        batch.escalations += 1
+    batch.sent.append(point.timer_id)
+    batch.emails += emails
+    for event in events:
+        audit.append(session, **event)
 
 
 def dispatch_timers(session_factory: Callable[[], Any], now: datetime | None = None, batch: int = BATCH,

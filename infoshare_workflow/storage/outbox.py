@@ -24,10 +24,11 @@ MAX_ATTEMPTS = 10
 PENDING_KEY = "outbox_pending"
 
 
-def _message_row(task: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+def _message_row(task: str, kwargs: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     # Published right after commit; if that publish is lost, the relay sends it after the lease.
-    return {"id": str(uuid.uuid4()), "task": task, "kwargs": kwargs, "published_at": utcnow(), "attempts": 1,
-            "created_at": utcnow()}
+    now = now or utcnow()
+    return {"id": str(uuid.uuid4()), "task": task, "kwargs": kwargs, "published_at": now, "attempts": 1,
+            "created_at": now}
 
 
 def enqueue(session: Session, task: str, **kwargs: Any) -> str:
@@ -40,8 +41,10 @@ def enqueue(session: Session, task: str, **kwargs: Any) -> str:
 
 def enqueue_many(session: Session, task: str, kwargs_list: Sequence[dict[str, Any]]) -> list[str]:
     """`enqueue` for a batch: one multi-row INSERT in the caller's transaction, each message
-    published after commit like a single one (a dispatcher pass queues hundreds at once)."""
-    rows = [_message_row(task, kwargs) for kwargs in kwargs_list]
+    published after commit like a single one (a dispatcher pass queues hundreds at once), all
+    written in one moment (one clock reading for the batch)."""
+    now = utcnow()
+    rows = [_message_row(task, kwargs, now) for kwargs in kwargs_list]
     if rows:
         # Core, not the ORM's bulk path: one executemany (pipelined by psycopg), no per-row ORM work.
         session.execute(insert(OutboxMessage.__table__), rows)
