@@ -291,6 +291,14 @@ class WebProcess:
 
         wait_for(up, timeout=30)
 
+    def post_event(self, event: dict[str, Any], msg_id: str | None = None, timeout: float = 30.0) -> Any:
+        """POST one MIS event to the webhook, signed now as the MIS signs it (`msg_id`: its webhook-id)."""
+        import requests
+
+        body = factories.body_of(event)
+        return requests.post(f"{self.url}/webhooks/mis", data=body, timeout=timeout,
+                             headers=factories.signed_headers(self.settings.mis_webhook_secret, body, msg_id=msg_id))
+
     def stop(self) -> None:
         """Stop and wait, so that everything it logged is in the file (safe to call twice)."""
         if self.process is not None and self.process.poll() is None:

@@ -20,12 +20,6 @@ from .conftest import apply_accepted, wait_for
 from .workflow import DSL, MANAGER
 
 
-def post(web, settings, event):
-    body = factories.body_of(event)
-    return requests.post(f"{web.url}/webhooks/mis", data=body, timeout=10,
-                         headers=factories.signed_headers(settings.mis_webhook_secret, body))
-
-
 def task_links(runtime, settings) -> list[str]:
     renderer = Renderer(settings)
     with runtime.transaction() as session:
@@ -34,8 +28,8 @@ def task_links(runtime, settings) -> list[str]:
 
 def test_gunicorns_access_and_error_logs_carry_no_token(web, settings, runtime):
     for staff_id, role in ((DSL, "dsl"), (MANAGER, "manager")):
-        assert post(web, settings, factories.staff_upserted(staff_id, [role])).status_code == 202
-    assert post(web, settings, factories.concern_raised("C-log-1")).status_code == 202
+        assert web.post_event(factories.staff_upserted(staff_id, [role]), timeout=10).status_code == 202
+    assert web.post_event(factories.concern_raised("C-log-1"), timeout=10).status_code == 202
     apply_accepted(runtime)
     links = task_links(runtime, settings)
     assert links

@@ -52,9 +52,7 @@ def send_email(self: Task, email_id: str, outbox_id: str | None = None) -> str:
         case_id, template, label, attempts = email.case_id, email.template, email.to_label, email.attempts
         message, error = _written(runtime.settings, session, email)
         if message is None:
-            failed = _fail(session, email_id, case_id, template, label, error)
-            outbox.record_error(session, outbox_id, error)
-            outbox.mark_done(session, outbox_id)
+            failed = _fail(session, email_id, outbox_id, case_id, template, label, error)
     if message is None:
         if failed:
             count_failed_email(template)
@@ -67,9 +65,7 @@ def send_email(self: Task, email_id: str, outbox_id: str | None = None) -> str:
         failure = delivery.classify(exc)
         if delivery.gives_up(failure, attempts=attempts, retries=self.request.retries or 0):
             with runtime.transaction() as session:
-                failed = _fail(session, email_id, case_id, template, label, failure.error)
-                outbox.record_error(session, outbox_id, failure.error)
-                outbox.mark_done(session, outbox_id)
+                failed = _fail(session, email_id, outbox_id, case_id, template, label, failure.error)
             if failed:
                 count_failed_email(template)
                 log.warning("email %s failed: template=%s case=%s error=%s attempts=%d %s", email_id, template,
@@ -126,8 +122,12 @@ def _written(settings: Settings, session: Session, email: Email) -> tuple[EmailM
         return None, type(exc).__name__
 
 
-def _fail(session: Session, email_id: str, case_id: str | None, template: str, label: str, error: str) -> bool:
-    """The email, and its notice if it has one, failed on the record: no address, no server text."""
+def _fail(session: Session, email_id: str, outbox_id: str | None, case_id: str | None, template: str, label: str,
+          error: str) -> bool:
+    """The email, and its notice if it has one, failed on the record: no address, no server text.
+    Its outbox message is done either way, so the relay stops publishing it."""
+    outbox.record_error(session, outbox_id, error)
+    outbox.mark_done(session, outbox_id)
     if not messages.mark_failed(session, email_id, error):
         return False  # sent or failed meanwhile, by an attempt that took over after the lease
     audit.append(session, actor="system", action="email.failed", case_id=case_id,

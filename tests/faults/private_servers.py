@@ -35,7 +35,6 @@ from infoshare_workflow.settings.config import Settings
 from infoshare_workflow.storage.models import Schedule, utcnow
 from infoshare_workflow.storage.runtime import Runtime
 
-from .. import factories
 from ..conftest import WebProcess, WorkerProcess, wait_for
 from ..smtp import free_port
 
@@ -201,12 +200,10 @@ def make_due(runtime: Runtime, web: WebProcess, admin_token: str, job: str, cron
     return int(made.json()["id"])
 
 
-def post_event(base_url: str, secret: str, event: dict[str, Any], msg_id: str) -> requests.Response | None:
-    """POST one signed MIS event as the MIS would (signed now, `msg_id` as its webhook-id); the
-    answer, or None when the connection failed (the MIS then retries, as after a 503)."""
-    body = factories.body_of(event)
+def post_event(web: WebProcess, event: dict[str, Any], msg_id: str) -> requests.Response | None:
+    """POST one signed MIS event as the MIS would; the answer, or None when the connection
+    failed (the MIS then retries, as after a 503)."""
     try:
-        return requests.post(f"{base_url}/webhooks/mis", data=body, timeout=60,
-                             headers=factories.signed_headers(secret, body, msg_id=msg_id))
+        return web.post_event(event, msg_id=msg_id, timeout=60)  # type: ignore[no-any-return]
     except requests.RequestException:
         return None

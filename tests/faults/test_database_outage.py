@@ -32,7 +32,7 @@ from infoshare_workflow.access.links import TASK_SALT, LinkSigner
 from infoshare_workflow.storage.models import Case, ReceivedEvent, ScheduleRun
 
 from .. import factories
-from ..conftest import wait_for
+from ..conftest import WebProcess, wait_for
 from ..workflow import DSL_EMAIL, set_up_school
 from .private_servers import (  # noqa: F401 (fixtures)
     PostgresCluster,
@@ -68,8 +68,7 @@ class Burst:
     """MIS delivery workers posting distinct concern.raised events until told to stop; every
     event and every answer (status and Retry-After, or None for no answer) kept in order."""
 
-    url: str
-    secret: str
+    web: WebProcess
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     answers: list[tuple[str, int | None, str | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -83,7 +82,7 @@ class Burst:
                                              pupil={"mis_id": f"P-{client}{number:04d}", "contacts": []})
             with self.lock:
                 self.events[msg_id] = event
-            self.record(msg_id, post_event(self.url, self.secret, event, msg_id))
+            self.record(msg_id, post_event(self.web, event, msg_id))
             self.stopping.wait(PACE_SECONDS)
 
     def record(self, msg_id: str, response: Any) -> None:
@@ -117,7 +116,7 @@ def test_a_database_outage_during_a_burst_answers_503_and_every_retry_is_stored_
     inbox = smtp[0]
     set_up_school(mis, runtime)
     with private_stack(settings, private_redis, tmp_path) as (web, worker):
-        burst = Burst(web.url, settings.mis_webhook_secret)
+        burst = Burst(web)
         clients = [threading.Thread(target=burst.run, args=(n,), daemon=True) for n in range(CLIENTS)]
         for thread in clients:
             thread.start()
@@ -152,7 +151,7 @@ def test_a_database_outage_during_a_burst_answers_503_and_every_retry_is_stored_
         assert accepted <= stored(runtime)  # a 202 means stored
         # The MIS sends again everything not acknowledged, with the same webhook-id.
         to_retry = [msg_id for msg_id in burst.events if msg_id not in accepted]
-        retried = [post_event(web.url, settings.mis_webhook_secret, burst.events[msg_id], msg_id)
+        retried = [post_event(web, burst.events[msg_id], msg_id)
                    for msg_id in to_retry]
         # 202, or 200 "duplicate" for an event whose commit landed though its answer was lost
         assert all(r is not None and r.status_code in (200, 202) for r in retried), [

@@ -31,7 +31,7 @@ from infoshare_workflow.storage.models import (
 )
 
 from .. import factories
-from ..conftest import wait_for
+from ..conftest import WebProcess, wait_for
 from ..notices.school import add_pupils, parent
 from ..tasks.test_dispatch_end_to_end import POLICY  # reminders at 4 s and 8 s, escalation at 12 s
 from ..workflow import DSL_EMAIL, MANAGER_EMAIL, set_up_school
@@ -66,9 +66,9 @@ def concern(n: int) -> dict:
     return factories.concern_raised(f"C-redis-{n}", pupil={"mis_id": f"P-9{n:03d}", "contacts": []})
 
 
-def post_concerns(url: str, secret: str, numbers: range) -> list[int | None]:
+def post_concerns(web: WebProcess, numbers: range) -> list[int | None]:
     """Post each concern in turn; their answers' statuses (None: no answer)."""
-    answers = [post_event(url, secret, concern(n), f"msg_{uuid.uuid4().hex}") for n in numbers]
+    answers = [post_event(web, concern(n), f"msg_{uuid.uuid4().hex}") for n in numbers]
     return [a.status_code if a is not None else None for a in answers]
 
 
@@ -83,15 +83,14 @@ def test_redis_killed_with_messages_queued_and_restarted_empty_loses_and_doubles
     inbox = smtp[0]
     set_up_school(mis, runtime)
     add_pupils(runtime, PUPILS)
-    secret = settings.mis_webhook_secret
     expected_emails = CONCERNS * 4 + PUPILS  # per case: consent task, two reminders, one escalation
 
     with private_stack(settings, private_redis, tmp_path) as (web, worker):
         # Half the concerns first: their reminders fall due around the outage.
-        assert post_concerns(web.url, secret, range(CONCERNS // 2)) == [202] * (CONCERNS // 2)
+        assert post_concerns(web, range(CONCERNS // 2)) == [202] * (CONCERNS // 2)
         wait_for(lambda: len(inbox.to(DSL_EMAIL)) >= CONCERNS // 2, timeout=60)
         # Then the rest, and two sweeps whose slots have come (privacy notices, retention).
-        assert post_concerns(web.url, secret, range(CONCERNS // 2, CONCERNS)) == [202] * (CONCERNS - CONCERNS // 2)
+        assert post_concerns(web, range(CONCERNS // 2, CONCERNS)) == [202] * (CONCERNS - CONCERNS // 2)
         schedules = [make_due(runtime, web, admin_token, "privacy_notices", "0 7 1 9 *"),
                      make_due(runtime, web, admin_token, "retention_sweep", "0 2 * * 1")]
         # Emails committed and published, waiting in the broker for the worker: kill Redis now.

@@ -104,12 +104,6 @@ def deployment(settings, runtime, tmp_path: Path) -> Iterator[Deployment]:  # ty
         yield deployed
 
 
-def post(url: str, secret: str, event: dict[str, Any], msg_id: str | None = None) -> requests.Response:
-    body = factories.body_of(event)
-    return requests.post(f"{url}/webhooks/mis", data=body, headers=factories.signed_headers(secret, body, msg_id=msg_id),
-                         timeout=30)
-
-
 def at_once(calls: list[Any]) -> list[requests.Response]:
     """Make the calls together, released by one barrier."""
     barrier = threading.Barrier(len(calls))
@@ -153,24 +147,24 @@ def sweep_due_in(runtime, api, seconds: int):  # type: ignore[no-untyped-def]
 def test_two_webs_two_workers_and_a_second_beat_deliver_every_email_once(
         mis, api, runtime, settings, smtp, deployment):
     inbox, secret = smtp[0], settings.mis_webhook_secret
-    first, second = (web.url for web in deployment.webs)
+    first, second = deployment.webs
     set_up_school(mis, runtime)
     schedule_id, slot = sweep_due_in(runtime, api, seconds=10)
 
     with ThreadPoolExecutor(8) as pool:
         def burst(numbers: range) -> list[requests.Response]:
-            return list(pool.map(lambda n: post((first, second)[n % 2], secret, concern(n)), numbers))
+            return list(pool.map(lambda n: (first, second)[n % 2].post_event(concern(n)), numbers))
 
         answers = burst(range(CONCERNS // 2))
         deployment.beats[1].start()  # by mistake: from now on every periodic task is sent twice
         answers += burst(range(CONCERNS // 2, CONCERNS))
     same_body = factories.body_of(concern(CONCERNS))
     same_headers = factories.signed_headers(secret, same_body, msg_id="msg_scale_twice")
-    same_event = at_once([lambda url=url: requests.post(f"{url}/webhooks/mis", data=same_body, headers=same_headers,
-                                                        timeout=30) for url in (first, second)])
-    same_concern = at_once([lambda url=url, n=n: post(url, secret, concern(CONCERNS + 1), msg_id=f"msg_scale_{n}")
-                            for n, url in enumerate((first, second))])
-    pages = [requests.get(f"{url}/tasks/not-a-token", timeout=30).status_code for url in (first, second) * 3]
+    same_event = at_once([lambda web=web: requests.post(f"{web.url}/webhooks/mis", data=same_body,
+                                                        headers=same_headers, timeout=30) for web in (first, second)])
+    same_concern = at_once([lambda web=web, n=n: web.post_event(concern(CONCERNS + 1), msg_id=f"msg_scale_{n}")
+                            for n, web in enumerate((first, second))])
+    pages = [requests.get(f"{web.url}/tasks/not-a-token", timeout=30).status_code for web in (first, second) * 3]
 
     assert [r.status_code for r in answers] == [202] * CONCERNS
     for pair in (same_event, same_concern):
