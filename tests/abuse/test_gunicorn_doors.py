@@ -20,7 +20,7 @@ from infoshare_workflow.storage.models import ReceivedEvent, Recipient
 
 from .. import factories
 from ..conftest import apply_accepted
-from ..test_logs import post, task_links
+from ..test_logs import task_links
 from ..workflow import DSL, MANAGER
 from .raw_http import declare_more_than_sent, send, slow_clients
 
@@ -36,8 +36,8 @@ def stored(runtime, model) -> int:
 def a_task_path(web, settings, runtime) -> str:
     """A live task link's path: a DSL, a manager and one concern, applied."""
     for staff_id, role in ((DSL, "dsl"), (MANAGER, "manager")):
-        assert post(web, settings, factories.staff_upserted(staff_id, [role])).status_code == 202
-    assert post(web, settings, factories.concern_raised("C-abuse-1")).status_code == 202
+        assert web.post_event(factories.staff_upserted(staff_id, [role])).status_code == 202
+    assert web.post_event(factories.concern_raised("C-abuse-1")).status_code == 202
     apply_accepted(runtime)
     return task_links(runtime, settings)[0].split(settings.base_url, 1)[1]
 
