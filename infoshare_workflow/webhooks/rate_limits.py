@@ -1,23 +1,24 @@
-"""Per-client rate limits on the doors anyone can knock on, counted in Redis (flask-limiter).
+"""Per-client rate limits on the doors anyone can knock on (the counting: access/rate_windows.py).
 
 Golden rule 6 ("shared securely"): the MIS webhook, the task and disclosure pages and the
-admin API are reachable by anyone who can reach the server. Each blueprint gets a limit per
+admin API are reachable by anyone who can reach the server. Each door gets a limit per
 client address for all its requests, and a tighter one for the answers that say "not you"
 (400, 401, 404, 413, 415), so guessing tokens or flooding unsigned events gets a 429 with
 `Retry-After` long before it costs anything. The counters live in the broker's Redis by
 default, shared by every gunicorn worker and web container; if Redis is unreachable the
-limits fall back to each process's memory rather than failing the request.
+limits fall back to each process's memory rather than failing the request. Health and
+metrics are never limited.
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
 from flask import Flask, Response, jsonify, request
-from flask_limiter import Limiter, RequestLimit
-from flask_limiter.util import get_remote_address
+from limits import RateLimitItem
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from infoshare_workflow.access.rate_windows import RateWindows, rates
 from infoshare_workflow.settings.config import Settings
 from infoshare_workflow.webhooks import admin_api, disclosures, mis, task_links
 from infoshare_workflow.webhooks.pages import page
@@ -26,13 +27,16 @@ FAILURES = frozenset({400, 401, 404, 413, 415})
 _JSON_DOORS = ("/webhooks/", "/api/")
 
 
-def _failed(response: Response) -> bool:
-    return response.status_code in FAILURES
+@dataclass(frozen=True)
+class Door:
+    """One blueprint's limits: on every request, and on its refusals."""
+
+    every: tuple[RateLimitItem, ...]
+    failures: tuple[RateLimitItem, ...]
 
 
-def _too_many(limit: RequestLimit) -> Response:
+def _too_many(wait: int) -> Response:
     """429 with Retry-After: JSON for the webhook and the API, a page for people."""
-    wait = max(1, min(limit.reset_at - int(time.time()), limit.limit.get_expiry()))
     message = f"Too many requests from your address: try again in {wait} seconds."
     if request.path.startswith(_JSON_DOORS):
         response = jsonify({"status": "rate_limited", "message": message})
@@ -43,19 +47,37 @@ def _too_many(limit: RequestLimit) -> Response:
     return response
 
 
-def install(app: Flask, settings: Settings) -> Limiter:
-    """Limit each public blueprint of `app` as `settings.rate_limits` says."""
+def install(app: Flask, settings: Settings) -> RateWindows | None:
+    """Limit each public blueprint of `app` as `settings.rate_limits` says (None: no limits at all)."""
     limits = settings.rate_limits
     if limits.proxy_hops:  # the client is the address the proxies in front of us saw
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=limits.proxy_hops)  # type: ignore[method-assign]
-    limiter = Limiter(get_remote_address, app=app, storage_uri=limits.storage_url, strategy="fixed-window",
-                      key_prefix=f"infoshare:{settings.queue}", swallow_errors=True, in_memory_fallback_enabled=True,
-                      on_breach=_too_many)
-    for blueprint, rate in ((mis.bp, limits.webhook), (task_links.bp, limits.pages),
-                            (disclosures.bp, limits.pages), (admin_api.bp, limits.api)):
-        # Shared by every route of the door: guessing at /tasks/<token> is one stream of tries.
-        if rate:
-            limiter.shared_limit(rate, scope=blueprint.name)(blueprint)
-        if limits.failures:
-            limiter.shared_limit(limits.failures, scope=f"{blueprint.name}:failures", deduct_when=_failed)(blueprint)
-    return limiter
+    failures = rates(limits.failures)
+    # Each door counts on its own, shared by all its routes: guessing at /tasks/<token> is one stream of tries.
+    doors = {blueprint.name: Door(rates(rate), failures)
+             for blueprint, rate in ((mis.bp, limits.webhook), (task_links.bp, limits.pages),
+                                     (disclosures.bp, limits.pages), (admin_api.bp, limits.api))
+             if rate or failures}
+    if not doors:
+        return None
+    windows = RateWindows(limits.storage_url, prefix=f"infoshare:{settings.queue}:limits")
+
+    @app.before_request
+    def _admit() -> Response | None:
+        name = request.blueprint or ""
+        door = doors.get(name)
+        if door is None:
+            return None
+        client = request.remote_addr or "127.0.0.1"
+        wait = windows.refused_for_failures(name, client, door.failures) or windows.admit(name, client, door.every)
+        return _too_many(wait) if wait else None
+
+    @app.after_request
+    def _count_refusal(response: Response) -> Response:
+        name = request.blueprint or ""
+        door = doors.get(name)
+        if door is not None and door.failures and response.status_code in FAILURES:
+            windows.count_failure(name, request.remote_addr or "127.0.0.1", door.failures)
+        return response
+
+    return windows
