@@ -27,7 +27,8 @@ EMAILS_FAILED = Counter("infoshare_emails_failed", "Emails given up (refused for
 # Counted in the web process that takes the event in (storage.nudge): "failed" means beat's apply,
 # within a second, takes the event instead.
 NUDGES = Counter("infoshare_mis_apply_nudges", "Nudges to apply accepted MIS events at once, by outcome "
-                 "(published, deduplicated: one was on its way, failed: left to beat's apply)", ["outcome"])
+                 "(published, deduplicated: one was on its way, coalesced: joined the web process's next nudge, "
+                 "failed: left to beat's apply)", ["outcome"])
 REQUEST_SECONDS = Histogram(
     "infoshare_request_seconds", "HTTP request latency by route", ["method", "route", "status"]
 )

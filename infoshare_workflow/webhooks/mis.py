@@ -2,8 +2,9 @@
 
 Checks run cheapest first and nothing is stored until the signature holds. The validated
 event is committed to the inbox before the 2xx is sent, so an accepted event is never lost,
-and once it has committed a worker is nudged to apply it at once (storage/nudge.py; beat's
-apply every second is the safety net, and a nudge that cannot be sent never fails the 202);
+and once it has committed a worker is nudged to apply it at once (storage/nudge.py: by a
+thread of this process, so the 202 never waits on Redis; beat's apply every second is the
+safety net, and a nudge that cannot be sent never fails the 202);
 a database outage answers 503 with Retry-After, having stored nothing.
 """
 
@@ -21,7 +22,7 @@ from infoshare_workflow.cases.intake import Refusal, ingest
 from infoshare_workflow.monitoring.metrics import count_event, count_rejection
 from infoshare_workflow.schemas import strict_json
 from infoshare_workflow.schemas.strict_json import JsonBodyError
-from infoshare_workflow.storage.nudge import nudge_apply
+from infoshare_workflow.storage.nudge import request_nudge
 from infoshare_workflow.webhooks import runtime
 
 bp = Blueprint("mis", __name__)
@@ -117,7 +118,7 @@ def receive() -> Response:
         return _refused(422, outcome)
     count_event(str(payload["type"]), outcome.status)
     if outcome.status == "accepted":  # committed by ingest: a worker may now read it
-        nudge_apply(runtime())
+        request_nudge(runtime())
     log.debug("mis event %s: type=%s case=%s", outcome.status, payload["type"], outcome.case_id)
     body_out = {"status": outcome.status, "event_id": outcome.event_id, "case_id": outcome.case_id}
     return _answer(202 if outcome.status == "accepted" else 200, body_out)

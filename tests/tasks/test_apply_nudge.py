@@ -82,12 +82,12 @@ def test_a_burst_makes_few_nudges_and_the_worker_they_wake_applies_every_concern
                                  range(burst)))
     assert statuses == [202] * burst
 
+    # Every accepted event is counted once, when the web process's nudging thread has dealt with it.
+    counted = wait_for(lambda: counts if sum((counts := nudges(web)).values()) == burst + 1 else None, timeout=10)
     queued = redis.Redis.from_url(REDIS_URL).llen(settings.queue)  # the nudges waiting for a worker
-    counted = nudges(web)
     assert 1 <= queued <= burst // 5
     assert counted.get("published") == queued
-    assert counted.get("published", 0) + counted.get("deduplicated", 0) == burst + 1
-    assert counted.get("failed", 0) == 0
+    assert set(counted) <= {"published", "deduplicated", "coalesced"}
 
     worker = WorkerProcess(settings, tmp_path / "worker.log")
     worker.start()
