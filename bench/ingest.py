@@ -140,11 +140,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
     load = parser.add_argument_group("load")
     load.add_argument("--clients", type=positive_int, default=16,
                       help="concurrent clients (threads, one keep-alive connection each)")
-    load.add_argument("--duration", type=positive_float, default=15.0,
+    # Many short rounds: a shared machine's speed drifts by tens of percent over a minute, and
+    # alternating every few seconds puts both targets on the same stretch of it.
+    load.add_argument("--duration", type=positive_float, default=3.0,
                       help="measured seconds per target per round")
-    load.add_argument("--warmup", type=float, default=3.0,
+    load.add_argument("--warmup", type=float, default=1.0,
                       help="unmeasured seconds of load before each measured window")
-    load.add_argument("--rounds", type=positive_int, default=1,
+    load.add_argument("--rounds", type=positive_int, default=10,
                       help="baseline-then-product rounds; figures pool every round")
     load.add_argument("--pupils", type=non_negative_int, default=0,
                       help="draw each concern's pupil from this many pupils (0: a new pupil per concern)")
