@@ -34,9 +34,11 @@ def _throttled() -> dict[str, Any]:
 
 
 def _admin(summary: str, responses: dict[str, Any], **operation: Any) -> dict[str, Any]:
-    """An admin API operation: bearer token required, so 401 and 429 are possible answers too."""
+    """An admin API operation: bearer token required, so 401 and 429 are possible answers too,
+    and 413 for one that takes a body (webhooks.limit_body caps it before it is read)."""
+    too_large = {"413": _json("Error", "body over 256 KiB")} if "requestBody" in operation else {}
     return {"summary": summary, "security": SECURED, **operation, "responses": {
-        **responses, "401": _json("Error", "no token, or not a valid one"), **_throttled()}}
+        **responses, "401": _json("Error", "no token, or not a valid one"), **too_large, **_throttled()}}
 
 
 def _path(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:

@@ -176,6 +176,7 @@ def test_the_openapi_document_lists_401_on_every_protected_operation_and_the_cur
     assert len(protected) >= 10
     for path, method, op in protected:
         assert {"401", "429"} <= set(op["responses"]), (path, method)
+        assert ("413" in op["responses"]) == ("requestBody" in op), (path, method)  # the body cap
     cursor = next(p for p in doc["paths"]["/api/v1/cases"]["get"]["parameters"] if p["name"] == "cursor")
     assert cursor["schema"]["pattern"] and "next_cursor" in cursor["description"]
 

@@ -197,6 +197,6 @@ def test_the_openapi_document_describes_both_operations(client):
     resend = paths["/api/v1/cases/{case_id}/steps/{step_id}/resend"]["post"]
     reassign = paths["/api/v1/cases/{case_id}/steps/{step_id}/reassign"]["post"]
     assert set(resend["responses"]) == {"200", "401", "404", "409", "429"}
-    assert set(reassign["responses"]) == {"200", "400", "401", "404", "409", "415", "422", "429"}
+    assert set(reassign["responses"]) == {"200", "400", "401", "404", "409", "413", "415", "422", "429"}
     assert reassign["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/StepReassign"}
