@@ -33,6 +33,15 @@ class KeyRing:
         return cls._fernet
 
 
+class Sealed(str):
+    """A value `seal` has already encrypted: EncryptedText stores it as it is."""
+
+
+def seal(value: str) -> Sealed:
+    """Encrypt now, for a bulk write that stores one value in many rows (mail.messages.queue_emails)."""
+    return Sealed(KeyRing.fernet().encrypt(value.encode()).decode())
+
+
 class EncryptedText(TypeDecorator[str]):
     """A text column stored as a Fernet token."""
 
@@ -42,6 +51,8 @@ class EncryptedText(TypeDecorator[str]):
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
+        if isinstance(value, Sealed):
+            return str(value)
         return KeyRing.fernet().encrypt(value.encode()).decode()
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:

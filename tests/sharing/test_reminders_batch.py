@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from infoshare_workflow.mail import messages
 from infoshare_workflow.records import audit
@@ -48,6 +48,21 @@ def test_emails_queued_in_bulk_are_rows_whose_sending_is_published_only_after_co
         assert sorted(outbox) == sorted(message_id for message_id, _, _ in published)
         assert sorted(m.kwargs["email_id"] for m in outbox.values()) == sorted(ids)
         assert {m.task for m in outbox.values()} == {messages.SEND_TASK}
+
+
+def test_a_batch_encrypts_each_address_once_and_every_row_reads_back_its_own(runtime):
+    batch = bulk(2) + bulk(2)  # two emails to each of two managers
+    with runtime.transaction() as session:
+        messages.queue_emails(session, batch)
+
+    with runtime.transaction() as session:
+        stored = session.execute(text("SELECT to_label, to_address FROM emails ORDER BY to_label")).all()
+        read = session.execute(select(Email.to_label, Email.to_address).order_by(Email.to_label)).all()
+    tokens = {label: {token for lbl, token in stored if lbl == label} for label, _ in stored}
+    assert {label: len(found) for label, found in tokens.items()} == {"staff:S-10": 1, "staff:S-11": 1}
+    assert tokens["staff:S-10"] != tokens["staff:S-11"]
+    assert all("@" not in token for _, token in stored)  # encrypted at rest
+    assert sorted(read) == sorted((e["to_label"], e["to_address"]) for e in batch)
 
 
 def one_pass(runtime) -> DispatchResult:  # type: ignore[no-untyped-def]
