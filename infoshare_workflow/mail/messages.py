@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from infoshare_workflow.storage.crypto import Sealed, seal
+from infoshare_workflow.storage.crypto import seal
 from infoshare_workflow.storage.models import Email, utcnow
 from infoshare_workflow.storage.outbox import enqueue, enqueue_many
 
@@ -55,20 +55,12 @@ def queue_emails(session: Session, emails: Sequence[dict[str, Any]]) -> list[str
     the table nothing new: `to_label` beside it names the recipient in plain text.
     """
     now = utcnow()
-    sealed: dict[str, Sealed] = {}
-    rows = [_email_row(**{**email, "to_address": _sealed_once(sealed, email["to_address"])}, now=now)
-            for email in emails]
+    sealed = {address: seal(address) for address in {email["to_address"] for email in emails}}
+    rows = [_email_row(**{**email, "to_address": sealed[email["to_address"]]}, now=now) for email in emails]
     if rows:
         session.execute(insert(Email.__table__), rows)
         enqueue_many(session, SEND_TASK, [{"email_id": row["id"]} for row in rows])
     return [str(row["id"]) for row in rows]
-
-
-def _sealed_once(sealed: dict[str, Sealed], address: str) -> Sealed:
-    found = sealed.get(address)
-    if found is None:
-        found = sealed[address] = seal(address)
-    return found
 
 
 def claim(session: Session, email_id: str, lease: timedelta) -> Email | None:

@@ -17,12 +17,15 @@ from typing import Any
 from marshmallow import ValidationError, fields
 
 # C0 and C1 control characters: line breaks and tabs only where text may span lines.
-_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_LINE_CONTROLS = r"\x00-\x1f\x7f-\x9f"
+_TEXT_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_SURROGATES = r"\ud800-\udfff"
+_CONTROL_LINE = re.compile(f"[{_LINE_CONTROLS}]")
+_CONTROL_TEXT = re.compile(f"[{_TEXT_CONTROLS}]")
+_SURROGATE = re.compile(f"[{_SURROGATES}]")
 # Both checks in one search, for the common case of text with neither (every webhook field).
-_UNFIT_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-_UNFIT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNFIT_LINE = re.compile(f"[{_LINE_CONTROLS}{_SURROGATES}]")
+_UNFIT_TEXT = re.compile(f"[{_TEXT_CONTROLS}{_SURROGATES}]")
 # The same rules for the OpenAPI document (JSON Schema `pattern`), so a client can check first.
 LINE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]*$"
 TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"

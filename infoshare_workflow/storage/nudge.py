@@ -67,7 +67,7 @@ APPLY_TASK = "infoshare.mis.apply"
 # Long enough that a nudge queued behind other work still holds back a burst; short enough
 # that a lost nudge shuts the others out for no more than a few of beat's passes.
 GATE_TTL_MS = 5000
-GATE_TIMEOUT = 0.25  # seconds: the most a webhook waits on Redis for its nudge
+GATE_TIMEOUT = 0.25  # seconds: the most a nudging thread (or an apply task) waits on Redis
 QUIET_AFTER_FAILURE = 1.0  # seconds without trying Redis after a failed nudge
 COALESCE_SECONDS = 0.02  # after a nudge, events accepted within this wait share the next one
 IDLE_SECONDS = 30.0  # a nudging thread with nothing to do for this long ends (the next event starts one)

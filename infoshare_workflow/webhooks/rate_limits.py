@@ -62,22 +62,26 @@ def install(app: Flask, settings: Settings) -> RateWindows | None:
         return None
     windows = RateWindows(limits.storage_url, prefix=f"infoshare:{settings.queue}:limits")
 
-    @app.before_request
-    def _admit() -> Response | None:
+    def knocking() -> tuple[str, str, Door] | None:
+        """(door, client address, its limits) for a request to a limited door, else None."""
         name = request.blueprint or ""
         door = doors.get(name)
-        if door is None:
+        return None if door is None else (name, request.remote_addr or "127.0.0.1", door)
+
+    @app.before_request
+    def _admit() -> Response | None:
+        found = knocking()
+        if found is None:
             return None
-        client = request.remote_addr or "127.0.0.1"
+        name, client, door = found
         wait = windows.refused_for_failures(name, client, door.failures) or windows.admit(name, client, door.every)
         return _too_many(wait) if wait else None
 
     @app.after_request
     def _count_refusal(response: Response) -> Response:
-        name = request.blueprint or ""
-        door = doors.get(name)
-        if door is not None and door.failures and response.status_code in FAILURES:
-            windows.count_failure(name, request.remote_addr or "127.0.0.1", door.failures)
+        found = knocking()
+        if found is not None and found[2].failures and response.status_code in FAILURES:
+            windows.count_failure(found[0], found[1], found[2].failures)
         return response
 
     return windows

@@ -25,6 +25,7 @@ def published(settings):
     gate = f"infoshare:{settings.queue}:mis-apply-nudge"
     yield runtime, sent, redis.Redis.from_url(REDIS_URL), gate
     redis.Redis.from_url(REDIS_URL).delete(gate)
+    runtime.engine.dispose()
 
 
 def test_one_event_is_nudged_at_once_and_the_gate_is_closed_behind_it(published):
