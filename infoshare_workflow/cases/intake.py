@@ -45,6 +45,7 @@ from infoshare_workflow.timeliness.calendar import record_closures
 from infoshare_workflow.vocabulary import EVENT_TYPES
 
 ACCEPTED, DUPLICATE, REPLACED, STALE = "accepted", "duplicate", "replaced", "stale"
+ERASED = "erased"  # never applied, and its pupil or case since erased (review.erasure)
 MAX_ATTEMPTS = 10
 # 30 s, then doubling: the tenth failure comes about four and a quarter hours after the first,
 # long enough for a deployment to fix whatever made the apply fail.

@@ -49,7 +49,7 @@ def steps_resend(case_id: str, step_id: int) -> None:
 @click.argument("case_id")
 @click.argument("step_id", type=STEP_ID)
 @click.option("--to", "staff_id", required=True, metavar="STAFF_ID", help="The MIS staff id of who takes the step.")
-@click.option("--reason", required=True, help="Why, on one line (kept in the audit trail: no personal data).")
+@click.option("--reason", required=True, help="Why, on one line (kept encrypted with the case, erased with it).")
 def steps_reassign(case_id: str, step_id: int, staff_id: str, reason: str) -> None:
     from infoshare_workflow.sharing.resend import (
         CaseNotFound,

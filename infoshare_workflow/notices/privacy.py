@@ -35,6 +35,7 @@ from infoshare_workflow.timeliness.calendar import calendar_for
 
 Progress = Callable[[int, int], None]
 Reporter = Callable[[Session, str, dict[str, Any]], None]
+NO_EMAIL_REPORT = "contact_without_email"  # a report row naming a pupil (`pupil`): erased with them
 BATCH = 200
 COUNTED = ("queued", "sent", "no_email")  # a failed notice is tried again on the next run
 
@@ -158,8 +159,8 @@ def _no_email(session: Session, one: Addressee, run_id: int, report: Reporter) -
     audit.append(session, actor=f"run:{run_id}", action="notice.no_email",
                  details={"notice_id": notice.id, "kind": "privacy", "run_id": run_id})
     # The office needs to know whom to reach: the report is encrypted at rest and its reads audited.
-    report(session, "contact_without_email", {"pupil": one.pupil.mis_id, "year_group": one.pupil.year_group,
-                                              "contact": contact.name, "relationship": contact.relationship_to_pupil})
+    report(session, NO_EMAIL_REPORT, {"pupil": one.pupil.mis_id, "year_group": one.pupil.year_group,
+                                      "contact": contact.name, "relationship": contact.relationship_to_pupil})
 
 
 def run_summary(session: Session, run_id: int) -> dict[str, int]:

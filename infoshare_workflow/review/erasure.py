@@ -1,7 +1,8 @@
 """Erasure: a disposal whose wait has ended removes the case's personal data for good.
 
 DOMAIN.md "Retention": disposal erases the personal data (pupil, contacts, concern text,
-disclosures' content) and keeps a tombstone: the case's reference, category and dates, who
+disclosures' content, reasons given in free text, and what names the pupil elsewhere: the
+addresses of their privacy notices, report rows, an event parked in the inbox) and keeps a tombstone: the case's reference, category and dates, who
 proposed and who approved the disposal and why (the `disposals` row), and the audit chain,
 which holds no personal data and still verifies. Erasing is deleting or overwriting rows,
 never setting a flag: encrypted text is removed too, not merely left unreadable.
@@ -9,13 +10,16 @@ never setting a flag: encrypted text is removed too, not merely left unreadable.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import ColumnElement, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from infoshare_workflow.access.links import close_links
+from infoshare_workflow.cases.intake import ACCEPTED, ERASED
+from infoshare_workflow.notices.privacy import NO_EMAIL_REPORT
 from infoshare_workflow.records import audit
 from infoshare_workflow.storage.models import (
     Case,
@@ -28,8 +32,10 @@ from infoshare_workflow.storage.models import (
     Email,
     Notice,
     Pupil,
+    Reassignment,
     ReceivedEvent,
     ReviewItem,
+    RunReportItem,
     Step,
     utcnow,
 )
@@ -61,11 +67,14 @@ def erase_case(session: Session, disposal: Disposal, *, run_id: int | None, now:
         cancel_timers(session, step.id)
     session.execute(update(Step).where(Step.case_pk == case.id).values(prefill=None))
     session.execute(update(Email).where(Email.case_id == case.case_id).values(to_address=""))
-    session.execute(update(ReceivedEvent).where(
-        (ReceivedEvent.case_id == case.case_id) | (ReceivedEvent.concern_key == concern.concern_id)).values(payload=None))
+    _erase_events(session, (ReceivedEvent.case_id == case.case_id) | (ReceivedEvent.concern_key == concern.concern_id))
+    session.execute(delete(Reassignment).where(Reassignment.case_pk == case.id))
     session.execute(update(ReviewItem).where(ReviewItem.case_pk == case.id).values(reason=None))
     if pupil_id is not None and not _has_other_cases(session, pupil_id, concern.id):
-        session.execute(update(Notice).where(Notice.pupil_id == pupil_id).values(relationship=None))
+        _erase_kept_elsewhere(session, session.scalars(select(Pupil.mis_id).where(Pupil.id == pupil_id)).one())
+        notices = Notice.pupil_id == pupil_id
+        session.execute(update(Email).where(Email.id.in_(select(Notice.email_id).where(notices))).values(to_address=""))
+        session.execute(update(Notice).where(notices).values(relationship=None))
         session.execute(delete(Contact).where(Contact.pupil_id == pupil_id))
         session.execute(delete(Pupil).where(Pupil.id == pupil_id))
     case.legal_hold_reason = None
@@ -76,6 +85,48 @@ def erase_case(session: Session, disposal: Disposal, *, run_id: int | None, now:
         "disposal_id": disposal.id, "category": case.retention_category, "proposed_by": disposal.proposed_by,
         "approved_by": disposal.approved_by, "run_id": run_id})
     return tombstone(case, disposal)
+
+
+def _erase_events(session: Session, which: ColumnElement[bool]) -> None:
+    """Empty the inbox rows `which` names; one never applied (parked) is marked `erased`, so no
+    retry can try to apply the emptiness."""
+    session.execute(update(ReceivedEvent).where(which).values(payload=None))
+    session.execute(update(ReceivedEvent).where(which, ReceivedEvent.outcome == ACCEPTED,
+                                                ReceivedEvent.applied_at.is_(None)).values(outcome=ERASED))
+
+
+def _erase_kept_elsewhere(session: Session, mis_id: str) -> None:
+    """What names the pupil outside their case: the rows of runs' reports (a contact without an
+    email address), and a `pupil.updated` parked in the inbox (one still on its way is the
+    MIS's current record, applied in a moment like any other).
+
+    Report rows written before migration 0014 name the pupil only inside their encrypted text:
+    each is read once, here, and given its `pupil_key`, so the next erasure finds it by index.
+    """
+    session.execute(delete(RunReportItem).where(RunReportItem.pupil_key == mis_id))
+    for row in session.scalars(select(RunReportItem).where(RunReportItem.pupil_key.is_(None),
+                                                           RunReportItem.kind == NO_EMAIL_REPORT)):
+        named = json.loads(row.item).get("pupil")
+        if named == mis_id:
+            session.delete(row)
+        elif isinstance(named, str):
+            row.pupil_key = named
+    parked = session.execute(select(ReceivedEvent.event_id, ReceivedEvent.payload).where(
+        ReceivedEvent.type == "pupil.updated", ReceivedEvent.outcome == ACCEPTED,
+        ReceivedEvent.applied_at.is_(None), ReceivedEvent.parked_at.is_not(None)))
+    erased = [event_id for event_id, payload in parked if _pupil_named(payload) in (mis_id, None)]
+    if erased:
+        _erase_events(session, ReceivedEvent.event_id.in_(erased))
+
+
+def _pupil_named(payload: str | None) -> str | None:
+    """The MIS id a parked `pupil.updated` is about; None when it cannot be read (it may be why
+    it was parked), and then it is erased with any pupil: nobody can say it is not this one."""
+    try:
+        named = json.loads(payload or "")["data"]["pupil"]["mis_id"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return named if isinstance(named, str) else None
 
 
 def _has_other_cases(session: Session, pupil_id: int, concern_pk: int) -> bool:

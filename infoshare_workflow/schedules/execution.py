@@ -49,7 +49,9 @@ def execute_run(runtime: Runtime, run_id: int, progress: Progress = _quiet) -> s
     started = time.monotonic()
 
     def report(session: Session, kind: str, item: dict[str, Any]) -> None:
-        session.add(RunReportItem(run_id=run_id, kind=kind[:64], item=json.dumps(item, default=str)))
+        pupil = item.get("pupil")
+        session.add(RunReportItem(run_id=run_id, kind=kind[:64], item=json.dumps(item, default=str),
+                                  pupil_key=pupil if isinstance(pupil, str) else None))
 
     try:
         raw = job_named(claim.job).run(runtime, run_id, progress, report)

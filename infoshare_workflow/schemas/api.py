@@ -66,7 +66,8 @@ class StepReassignSchema(Schema):
     staff_id = Text(required=True, validate=validate.Length(min=1, max=64), metadata={
         "description": "An active member of staff holding the step's role: `dsl` for consent, information and "
                        "share, `manager` for consultation; not the step's current assignee."})
-    reason = one_line_reason("Why the step moves, on one line; kept in the audit trail, so no personal data.")
+    reason = one_line_reason("Why the step moves, on one line; kept encrypted with the case (not in the audit "
+                             "trail) and erased when the case is disposed of.")
 
 
 class LegalHoldSchema(Schema):

@@ -9,7 +9,8 @@ the 410 page's button), at most once per step every 10 minutes.
 Golden rule 6 ("shared securely"): a link only ever goes to the step's assignee, by email,
 never to whoever asked, and each fresh link kills every older link of the step (they then
 answer 410). Golden rule 7: each is audited (`step.link_resent`, `step.link_requested`,
-`step.reassigned`) by step id and kind, never with personal data.
+`step.reassigned`) by step id and kind, never with personal data: a reassignment's reason
+is free text, so it is kept encrypted on its own row and erased with the case.
 
 Lock order: older links are closed (task_links) before the step row is written, the order
 an answer takes, so a request racing an answer waits rather than deadlocks.
@@ -116,7 +117,8 @@ def request_fresh_link(session: Session, step: Step, *, now: datetime | None = N
 def reassign_step(session: Session, step: Step, staff_id: str, *, reason: str, actor: str) -> None:
     """Give the open step to `staff_id`, an active member of staff in the step's role (not its
     current assignee), for a reason: the old links die and the new assignee gets a fresh one.
-    Audited as `step.reassigned` with the actor and the reason."""
+    Audited as `step.reassigned` with the actor; the reason, free text, is kept encrypted beside
+    it (`steps.reassign`)."""
     if step.status != "open":
         raise StepNotOpen(_not_open(step))
     try:
@@ -127,7 +129,8 @@ def reassign_step(session: Session, step: Step, staff_id: str, *, reason: str, a
     problem = _unfit(session, step, data["staff_id"])
     if problem:
         raise InvalidReassignment({"staff_id": [problem]})
-    reassign(session, step.case, step, data["staff_id"], reason=data["reason"].strip(), actor=actor)
+    reassign(session, step.case, step, data["staff_id"], reason="admin_request", actor=actor,
+             explanation=data["reason"].strip())
 
 
 def _unfit(session: Session, step: Step, staff_id: str) -> str | None:

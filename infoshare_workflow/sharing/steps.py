@@ -18,7 +18,7 @@ from infoshare_workflow.access.links import LinkState, claim_task_link, close_li
 from infoshare_workflow.mail.messages import queue_email
 from infoshare_workflow.people.staff import active_with_role, route_to
 from infoshare_workflow.records import audit
-from infoshare_workflow.storage.models import Case, DecisionRecord, Staff, Step, TaskLink, utcnow
+from infoshare_workflow.storage.models import Case, DecisionRecord, Reassignment, Staff, Step, TaskLink, utcnow
 from infoshare_workflow.timeliness import due_dates
 
 STEP_LABELS = {
@@ -104,16 +104,28 @@ def open_step(session: Session, case: Case, kind: str, *, now: datetime | None =
     return step
 
 
-def reassign(session: Session, case: Case, step: Step, to: str | None, *, reason: str, actor: str) -> None:
-    """Give an open step to `to`: the old links die at once and the new assignee gets a fresh one."""
+def reassign(session: Session, case: Case, step: Step, to: str | None, *, reason: str, actor: str,
+             explanation: str | None = None) -> None:
+    """Give an open step to `to`: the old links die at once and the new assignee gets a fresh one.
+
+    `reason` is a fixed word for the audit trail (`assignee_left`, `role_filled`, `admin_request`);
+    `explanation`, an admin's own words, is kept in a `Reassignment` row, encrypted and erased with
+    the case, and the event names that row: the trail is kept for good, so it holds no free text.
+    """
     former = step.assignee
     close_links(session, step.id)
     step.assignee = to
     if role_for(step.kind) == "dsl":
         case.dsl_staff_id = to
+    note = Reassignment(case_pk=case.id, step_id=step.id, actor=actor[:64], reason=explanation) \
+        if explanation is not None else None
+    if note is not None:
+        session.add(note)
     session.flush()
-    audit.append(session, actor=actor, action="step.reassigned", case_id=case.case_id, details={
-        "step": step.kind, "step_id": step.id, "from": former, "to": to, "reason": reason})
+    details: dict[str, Any] = {"step": step.kind, "step_id": step.id, "from": former, "to": to, "reason": reason}
+    if note is not None:
+        details["reassignment_id"] = note.id
+    audit.append(session, actor=actor, action="step.reassigned", case_id=case.case_id, details=details)
     _announce(session, case, step, reason="reassigned", former=former)
 
 

@@ -2,7 +2,8 @@
 
 The routes live on `admin_api.bp`, so its bearer-token check and JSON errors apply; the
 domain is `sharing.resend`. Golden rule 5 (a task never waits on a lost email or an absent
-colleague) and 7 (each is audited with the token's name; a reassignment with its reason).
+colleague) and 7 (each is audited with the token's name; a reassignment's reason is kept encrypted
+beside its event and erased with the case).
 
 Errors: an unknown case, or a step not of this case → 404; a step that is not open, or
 whose assignee cannot be emailed → 409, saying so; for a reassignment, a body that is not

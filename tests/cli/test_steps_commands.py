@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from infoshare_workflow.storage.models import AuditEvent, Step
+from infoshare_workflow.storage.models import AuditEvent, Reassignment, Step
 
 from .. import factories
 from ..workflow import DSL, DSL_EMAIL, MANAGER, drain, latest_to, link_in
@@ -63,7 +63,10 @@ def test_reassign_moves_the_step_says_so_in_one_line_and_is_audited_with_the_rea
                              f"{OTHER_DSL}, who was emailed a fresh link\n")
     assert client.get(link_in(latest_to(settings.outbox_dir, OTHER_DSL_EMAIL))).status_code == 200
     [(actor, details)] = audited(runtime, "step.reassigned")
-    assert actor.startswith("cli") and (details["to"], details["reason"]) == (OTHER_DSL, "DSL on leave this week")
+    with runtime.transaction() as session:
+        note = session.get(Reassignment, details["reassignment_id"])
+        assert note is not None and (note.actor, note.reason) == (actor, "DSL on leave this week")
+    assert actor.startswith("cli") and (details["to"], details["reason"]) == (OTHER_DSL, "admin_request")
 
 
 def test_an_unknown_case_or_step_exits_2_with_one_line(settings, runtime, case_id):

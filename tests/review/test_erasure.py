@@ -4,6 +4,7 @@ audit chain remain, and the chain still verifies."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -12,9 +13,23 @@ from sqlalchemy import select, text, update
 from infoshare_workflow.records import audit
 from infoshare_workflow.review import sweep
 from infoshare_workflow.review.answers import Answer, record
-from infoshare_workflow.storage.models import Base, Case, Disposal, ReviewList, utcnow
+from infoshare_workflow.schedules.execution import execute_run
+from infoshare_workflow.schedules.management import create_schedule
+from infoshare_workflow.schedules.runs import run_now
+from infoshare_workflow.sharing.resend import reassign_step
+from infoshare_workflow.storage.models import (
+    Base,
+    Case,
+    Disposal,
+    ReceivedEvent,
+    ReviewList,
+    RunReportItem,
+    Step,
+    utcnow,
+)
 
 from .. import factories
+from ..parking import post_unapplied
 from ..workflow import (
     DSL,
     DSL_EMAIL,
@@ -30,16 +45,21 @@ from ..workflow import (
     submit,
 )
 from .school import Report, no_progress
+from .test_disposal import answer, disposal_of, erase_due, listed, propose, the_list
 
 PUPIL = {"mis_id": "P-ERASE", "given_name": "Wilhelmina", "family_name": "Zanzibar-Quist",
          "date_of_birth": "2011-02-03", "year_group": "Year 9", "email": "wil.zq@pupils.example",
          "contacts": [{"name": "Bartholomew Zanzibar", "relationship": "father", "email": "bart.zq@example.org",
+                       "parental_responsibility": True, "preferred_language": "en"},
+                      {"name": "Cornelius Zanzibar", "relationship": "grandfather", "email": None,
                        "parental_responsibility": True, "preferred_language": "en"}]}
 CONCERN = {"summary": "Summary mentioning the Tangerine incident", "facts": "Facts about the Tangerine incident",
            "opinion": "Opinion about the Tangerine incident"}
 ADDENDUM = "Addendum about the Marmalade follow-up"
+REASONS = ["Covering while the Pomegranate visit is planned", "Back from the Quince meeting"]
 TRACES = ["Wilhelmina", "Zanzibar", "Quist", "2011-02-03", "wil.zq@", "Bartholomew", "bart.zq@", "Tangerine",
-          "Marmalade"]
+          "Marmalade", "Cornelius", "Pomegranate", "Quince"]
+DSL2 = "S-03"
 
 
 def shared_and_closed(mis, runtime, app, settings, client):
@@ -48,6 +68,7 @@ def shared_and_closed(mis, runtime, app, settings, client):
     event = factories.concern_raised("C-ERASE", pupil=PUPIL, assigned_dsl=DSL, **CONCERN)
     case_id = mis.post(event).get_json()["case_id"]
     drain(app)
+    reassigned_there_and_back(mis, runtime, app)
     assert mis.post(factories.concern_updated("C-ERASE", facts_addendum=ADDENDUM)).status_code == 202
     assert submit(client, link_in(latest_to(settings.outbox_dir, DSL_EMAIL)),
                   {**consent_given(), "party_name": "Bartholomew Zanzibar"}).status_code == 303
@@ -70,6 +91,35 @@ def shared_and_closed(mis, runtime, app, settings, client):
         session.execute(update(Case).where(Case.case_id == case_id).values(
             review_on=utcnow().date() - timedelta(days=1)))
     return case_id
+
+
+def reassigned_there_and_back(mis, runtime, app):
+    """An admin gives the consent step to a second DSL and back, with reasons that name the family."""
+    assert mis.post(factories.staff_upserted(DSL2, ["dsl"])).status_code == 202
+    drain(app)
+    for to, reason in zip((DSL2, DSL), REASONS):
+        with runtime.transaction() as session:
+            step = session.scalars(select(Step).where(Step.kind == "consent")).one()
+            reassign_step(session, step, to, reason=reason, actor="admin:ops")
+    drain(app)
+
+
+def kept_elsewhere(runtime, client, settings):
+    """A privacy notice run's report naming the contact it could not email, and a `pupil.updated`
+    parked in the inbox for this pupil and another; returns the other's event id."""
+    with runtime.transaction() as session:
+        schedule = create_schedule(session, {"job": "privacy_notices", "cron": "0 9 1 9 *"}, actor="admin:ops")
+        run_id = run_now(session, schedule.id, "admin:ops", enqueue=False).id
+    assert execute_run(runtime, run_id) == "succeeded"
+    with runtime.transaction() as session:
+        assert session.execute(select(RunReportItem.kind, RunReportItem.pupil_key)).all() == [
+            ("contact_without_email", "P-ERASE")]
+    ids = [post_unapplied(client, settings, factories.envelope("pupil.updated", {"pupil": pupil}))["event_id"]
+           for pupil in (PUPIL, factories.pupil(mis_id="P-OTHER"))]
+    with runtime.transaction() as session:  # as if each had failed every attempt
+        session.execute(update(ReceivedEvent).where(ReceivedEvent.event_id.in_(ids)).values(
+            attempts=10, parked_at=utcnow()))
+    return ids[1]
 
 
 def every_value(runtime, keys: list[str]) -> list[str]:
@@ -96,6 +146,7 @@ def every_value(runtime, keys: list[str]) -> list[str]:
 def test_disposal_leaves_no_trace_of_the_pupil_or_the_concern_and_keeps_the_tombstone(
         mis, runtime, app, settings, client, api):
     case_id = shared_and_closed(mis, runtime, app, settings, client)
+    other = kept_elsewhere(runtime, client, settings)
     before = every_value(runtime, list(settings.encryption_keys))
     assert all(any(trace in v for v in before) for trace in TRACES)  # the scan does see them, while they exist
 
@@ -121,8 +172,36 @@ def test_disposal_leaves_no_trace_of_the_pupil_or_the_concern_and_keeps_the_tomb
         assert (case.status, case.retention_category, case.closed_at is not None) == ("disposed", "child_protection",
                                                                                       True)
         verified = audit.verify(session)
+        inbox = dict(session.execute(select(ReceivedEvent.event_id, ReceivedEvent.outcome).where(
+            ReceivedEvent.type == "pupil.updated", ReceivedEvent.parked_at.is_not(None))).all())
+        others = session.get(ReceivedEvent, other)
+        assert others is not None and "P-OTHER" in (others.payload or "")  # another pupil's parked update stays
+    assert sorted(inbox.values()) == ["accepted", "erased"] and inbox[other] == "accepted"
     assert verified.ok and verified.events > 20
     shown = api.get(f"/api/v1/cases/{case_id}")
     assert shown.status_code == 200 and shown.get_json()["status"] == "disposed"
     assert not [trace for trace in TRACES if trace in shown.get_data(as_text=True)]
     assert shown.get_json()["disposal"]["status"] == "done"
+
+
+def test_report_rows_written_before_they_named_their_pupil_are_read_once_and_erased_with_the_pupil(mis, runtime):
+    [case_id] = listed(mis, runtime)  # its pupil is P-C-due-0, in no other case
+    with runtime.transaction() as session:
+        schedule = create_schedule(session, {"job": "privacy_notices", "cron": "0 9 1 9 *"}, actor="admin:ops")
+        run_id = run_now(session, schedule.id, "admin:ops", enqueue=False).id
+        for kind, row in (("contact_without_email", {"pupil": "P-C-due-0", "contact": "Cornelius Zanzibar"}),
+                          ("contact_without_email", {"pupil": "P-ELSEWHERE", "contact": "Someone Else"}),
+                          ("disposal", {"case_id": "IS-OLD"})):  # as written before migration 0014: no pupil_key
+            session.add(RunReportItem(run_id=run_id, kind=kind, item=json.dumps(row)))
+    propose(runtime, case_id)
+    with runtime.transaction() as session:
+        approver = the_list(session, "approval").assignee
+    answer(runtime, "approval", {case_id: Answer("approve")}, f"staff:{approver}")
+
+    assert erase_due(runtime, disposal_of(runtime, case_id).erase_at + timedelta(seconds=1))[0] == 1
+
+    with runtime.transaction() as session:
+        left = [(r.kind, r.pupil_key, json.loads(r.item)) for r in session.scalars(
+            select(RunReportItem).order_by(RunReportItem.id))]
+    assert left == [("contact_without_email", "P-ELSEWHERE", {"pupil": "P-ELSEWHERE", "contact": "Someone Else"}),
+                    ("disposal", None, {"case_id": "IS-OLD"})]

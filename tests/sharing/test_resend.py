@@ -9,7 +9,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from infoshare_workflow.sharing.resend import (
     AssigneeUnreachable,
@@ -23,7 +23,7 @@ from infoshare_workflow.sharing.resend import (
     request_fresh_link,
     resend_link,
 )
-from infoshare_workflow.storage.models import AuditEvent, Case, Email, Staff, Step, utcnow
+from infoshare_workflow.storage.models import AuditEvent, Case, Email, Reassignment, Staff, Step, utcnow
 from infoshare_workflow.storage.runtime import build_runtime
 
 from .. import factories
@@ -259,12 +259,20 @@ def test_reassigning_moves_the_step_kills_the_old_link_and_emails_the_new_assign
     assert client.get(link_in(latest_to(settings.outbox_dir, OTHER_DSL_EMAIL))).status_code == 200
 
 
-def test_a_reassignment_is_audited_with_the_actor_and_the_reason(case_id, runtime):
+def test_a_reassignment_is_audited_with_the_actor_and_its_reason_is_kept_encrypted_beside_the_event(case_id,
+                                                                                                   runtime):
     reassign(runtime, OTHER_DSL, reason="  DSL on leave this week ")
 
+    with runtime.transaction() as session:
+        note = session.scalars(select(Reassignment)).one()
+        kept = (note.id, note.step_id, note.actor, note.reason)
+        stored = session.execute(text("SELECT reason FROM reassignments")).scalar_one()
+    assert kept[1:] == (step_id(runtime), "admin:ops", "DSL on leave this week")
+    assert "leave" not in stored  # encrypted at rest
+    # The trail is kept for good, so it names the reason's row (erased with the case), not its words.
     assert audited(runtime, "step.reassigned") == [("admin:ops", {
         "step": "consent", "step_id": step_id(runtime), "from": DSL, "to": OTHER_DSL,
-        "reason": "DSL on leave this week"})]
+        "reason": "admin_request", "reassignment_id": kept[0]})]
 
 
 @pytest.mark.parametrize("staff_id, message", [

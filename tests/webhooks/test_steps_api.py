@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from infoshare_workflow.storage.models import AdminToken, AuditEvent
+from infoshare_workflow.storage.models import AdminToken, AuditEvent, Reassignment
 
 from .. import factories
 from ..workflow import DSL, DSL_EMAIL, MANAGER, consent_given, drain, latest_to, link_in, submit
@@ -126,11 +126,16 @@ def test_a_reassigned_steps_old_link_is_410_and_the_new_assignees_link_works(adm
     assert submit(client, new_link, consent_given()).status_code == 303
 
 
-def test_reassign_is_audited_with_the_tokens_name_and_the_reason(admin, case, runtime):
+def test_reassign_is_audited_with_the_tokens_name_and_keeps_the_reason_beside_the_event(admin, case, runtime):
     admin("POST", step_path(case, action="reassign"), json={"staff_id": OTHER_DSL, "reason": REASON})
 
+    with runtime.transaction() as session:
+        note = session.scalars(select(Reassignment)).one()
+        kept = (note.id, note.actor, note.reason)
+    assert kept[1:] == (f"admin:{token_name(runtime)}", REASON)
     assert audited(runtime, "step.reassigned") == [(f"admin:{token_name(runtime)}", case["case_id"], {
-        "step": "consent", "step_id": case["steps"][0]["id"], "from": DSL, "to": OTHER_DSL, "reason": REASON})]
+        "step": "consent", "step_id": case["steps"][0]["id"], "from": DSL, "to": OTHER_DSL,
+        "reason": "admin_request", "reassignment_id": kept[0]})]
 
 
 @pytest.mark.parametrize("body, fields", [

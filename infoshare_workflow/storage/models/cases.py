@@ -86,6 +86,23 @@ class Step(Base):
     case: Mapped[Case] = relationship(back_populates="steps")
 
 
+class Reassignment(Base):
+    """The reason an admin gave for moving an open step to someone else, in their own words.
+
+    Free text may name the child or the family, so it is kept here, encrypted and erased with the
+    case, never in the audit trail, which is kept for good: the `step.reassigned` event names
+    this row instead (golden rule 7: the reasons are recorded; DOMAIN.md "Retention": and erased)."""
+
+    __tablename__ = "reassignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_pk: Mapped[int] = mapped_column("case_id", ForeignKey("cases.id"), index=True)
+    step_id: Mapped[int] = mapped_column(ForeignKey("steps.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(EncryptedText)
+
+
 class DecisionRecord(Base):
     """A consent record, advice record or share decision; free text encrypted."""
 

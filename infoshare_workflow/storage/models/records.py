@@ -18,8 +18,9 @@ class ReceivedEvent(Base):
     row, however many arrive at once; the case reference is reserved on acceptance.
 
     `outcome`: `accepted` (to apply, or applied once `applied_at` is set), `duplicate`,
-    `replaced` (a parked concern the MIS sent again, corrected) or `stale` (an update older
-    than what the record already holds). An apply that fails waits `next_attempt_at`
+    `replaced` (a parked concern the MIS sent again, corrected), `stale` (an update older
+    than what the record already holds) or `erased` (parked, never applied, and emptied when
+    the case or pupil it is about was erased). An apply that fails waits `next_attempt_at`
     (backing off over hours), and after MAX_ATTEMPTS is `parked_at`, with the failure's
     class in `last_error` (never its message: it may quote the payload)."""
 

@@ -70,7 +70,9 @@ class RunReportItem(Base):
     """One row of a run's report (a disposal, a contact without an email address …).
 
     `item` is the row's JSON text, encrypted at rest: a report may name people. The text keeps
-    the job's own key order, which becomes the CSV's column order."""
+    the job's own key order, which becomes the CSV's column order. A row about a pupil (a contact
+    without an email address) names them as `pupil`, their MIS id, which is copied to `pupil_key`
+    so that erasing the pupil finds and deletes the row (review.erasure)."""
 
     __tablename__ = "run_report_items"
 
@@ -78,4 +80,5 @@ class RunReportItem(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("schedule_runs.id"), index=True)
     kind: Mapped[str] = mapped_column(String(64))
     item: Mapped[str] = mapped_column(EncryptedText)
+    pupil_key: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
