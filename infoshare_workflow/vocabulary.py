@@ -32,6 +32,8 @@ STEP_STATUSES = ("pending", "open", "done", "cancelled")
 CASE_STATUSES = ("received", "open", "closed", "disposal_pending", "disposed")  # received: accepted, not applied
 EVENT_TYPES = ("concern.raised", "concern.updated", "pupil.updated", "staff.upserted", "calendar.closures")
 RETENTION_CATEGORIES = ("child_protection", "early_help", "low_level")
+# A run report row naming a pupil (`pupil`, their MIS id): erased with them (review.erasure).
+NO_EMAIL_REPORT = "contact_without_email"
 
 LABELS: dict[str, str] = {
     # consent

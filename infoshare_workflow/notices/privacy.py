@@ -32,10 +32,10 @@ from infoshare_workflow.settings.policy import policy_of
 from infoshare_workflow.storage.models import Contact, Notice, Pupil, utcnow
 from infoshare_workflow.storage.runtime import Runtime
 from infoshare_workflow.timeliness.calendar import calendar_for
+from infoshare_workflow.vocabulary import NO_EMAIL_REPORT
 
 Progress = Callable[[int, int], None]
 Reporter = Callable[[Session, str, dict[str, Any]], None]
-NO_EMAIL_REPORT = "contact_without_email"  # a report row naming a pupil (`pupil`): erased with them
 BATCH = 200
 COUNTED = ("queued", "sent", "no_email")  # a failed notice is tried again on the next run
 

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from infoshare_workflow.access.links import close_links
 from infoshare_workflow.cases.intake import ACCEPTED, ERASED
-from infoshare_workflow.notices.privacy import NO_EMAIL_REPORT
 from infoshare_workflow.records import audit
 from infoshare_workflow.storage.models import (
     Case,
@@ -40,6 +39,7 @@ from infoshare_workflow.storage.models import (
     utcnow,
 )
 from infoshare_workflow.timeliness.due_dates import cancel_timers
+from infoshare_workflow.vocabulary import NO_EMAIL_REPORT
 
 # What a decision record keeps: the choices made (vocabulary), none of the free text.
 KEPT_CHOICES = ("outcome", "party", "not_sought_reason", "advice", "decision", "lawful_basis", "condition",
