@@ -45,7 +45,7 @@ from infoshare_workflow.timeliness.calendar import record_closures
 from infoshare_workflow.vocabulary import EVENT_TYPES
 
 ACCEPTED, DUPLICATE, REPLACED, STALE = "accepted", "duplicate", "replaced", "stale"
-ERASED = "erased"  # never applied, and its pupil or case since erased (review.erasure)
+ERASED = "erased"  # never applied: its case or pupil was erased first (review.erasure, `_apply_row`)
 MAX_ATTEMPTS = 10
 # 30 s, then doubling: the tenth failure comes about four and a quarter hours after the first,
 # long enough for a deployment to fix whatever made the apply fail.
@@ -276,7 +276,7 @@ def _record_failure(session_factory: Callable[[], Any], event_id: str, exc: Exce
 def _apply_row(session: Session, row: ReceivedEvent) -> None:
     event_id = row.event_id
     event = load_event(json.loads(row.payload))
-    data, stale = event.data, False
+    data, stale, discarded = event.data, False, False
     if event.type == "concern.raised":
         ensure_reporter(session, data["reported_by"])
         pupil_id, _ = upsert_pupil(session, data["pupil"], event.timestamp)
@@ -284,9 +284,13 @@ def _apply_row(session: Session, row: ReceivedEvent) -> None:
         if concern_pk is not None:
             open_case(session, concern_pk, data, event_id, case_id=row.case_id)
     elif event.type == "concern.updated":
-        if case_for_concern(session, data["concern_id"]) is None:
+        case = case_for_concern(session, data["concern_id"])
+        if case is None:
             raise NotYetApplicable(event_id)
-        apply_update(session, data, event_id, event.timestamp)
+        # DOMAIN.md "Retention": an erased case takes nothing back (the MIS does not know it is gone).
+        discarded = case.status == "disposed"
+        if not discarded:
+            apply_update(session, data, event_id, event.timestamp)
     elif event.type == "pupil.updated":
         stale = not upsert_pupil(session, data["pupil"], event.timestamp)[1]
     elif event.type == "staff.upserted":
@@ -298,8 +302,11 @@ def _apply_row(session: Session, row: ReceivedEvent) -> None:
         record_closures(session, data["dates"], source="mis")
     row.applied_at, row.payload = utcnow(), None  # applied: the records now hold the data
     details = {"event_id": event_id, "type": event.type, "via": row.via, "received_at": row.received_at.isoformat()}
+    action = "event.accepted"
     if stale:  # an older event than the one the record holds: recorded, and it changes nothing
-        row.outcome = STALE
+        row.outcome, action = STALE, "event.stale"
         details["timestamp"] = event.timestamp.isoformat()
-    audit.append(session, actor="mis", action="event.stale" if stale else "event.accepted", case_id=row.case_id,
-                 details=details)
+    elif discarded:  # its case was disposed of: what it said is dropped, not stored
+        row.outcome, action = ERASED, "event.discarded"
+        details["reason"] = "case_disposed"
+    audit.append(session, actor="mis", action=action, case_id=row.case_id, details=details)

@@ -131,7 +131,8 @@ def received_view(entry: InboxEntry) -> dict[str, Any]:
         "opened_at": None, "closed_at": None, "waiting_on": None, "retention_category": None, "review_on": None,
         "disposal": None,
         "legal_hold": False,
-        "steps": [], "decisions": {"consent": [], "consultation": [], "share": [], "reconsideration": []},
+        "steps": [], "reassignments": [],
+        "decisions": {"consent": [], "consultation": [], "share": [], "reconsideration": []},
         "disclosures": [], "notices": [],
     }
 
@@ -172,6 +173,7 @@ def case_view(case: Case, received_at: datetime | None = None) -> dict[str, Any]
         "closed_at": case.closed_at, "waiting_on": waiting_on(case), "retention_category": case.retention_category,
         "disposal": latest_disposal(case),
         "review_on": case.review_on, "legal_hold": case.legal_hold, "steps": case.steps,
+        "reassignments": case.reassignments,
         "decisions": {k: decisions.get(k, []) for k in ("consent", "consultation", "share", "reconsideration")},
         "disclosures": [disclosure_view(d) for d in case.disclosures],
         "notices": case.notices,

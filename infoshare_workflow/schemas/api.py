@@ -103,6 +103,17 @@ class DisposalSchema(Schema):
     disposed_at = fields.AwareDateTime(allow_none=True)
 
 
+class ReassignmentSchema(Schema):
+    """An admin's reassignment of one of the case's steps, with the reason they gave (kept with
+    the case and erased with it; the audit trail's `step.reassigned` names it by `id`)."""
+
+    id = fields.Integer()
+    step_id = fields.Integer()
+    at = fields.AwareDateTime()
+    actor = fields.String()
+    reason = fields.String()
+
+
 class DecisionSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
@@ -199,6 +210,7 @@ class CaseSchema(CaseSummarySchema):
         "description": "The latest disposal of the case, if any: under way (`disposal_pending` shows its date) "
                        "or done (the tombstone)."})
     steps = fields.List(fields.Nested(StepSchema))
+    reassignments = fields.List(fields.Nested(ReassignmentSchema))
     decisions = fields.Nested(DecisionsSchema)
     disclosures = fields.List(fields.Nested("DisclosureSchema"))
     notices = fields.List(fields.Nested("NoticeSchema"))

@@ -164,6 +164,10 @@ def test_disposal_leaves_no_trace_of_the_pupil_or_the_concern_and_keeps_the_tomb
     after = every_value(runtime, list(settings.encryption_keys))
     left = sorted({trace for trace in TRACES for value in after if trace in value})
     assert left == [], left
+    # The MIS does not know the case is gone: an update it sends now is taken in and dropped.
+    late = mis.post(factories.concern_updated("C-ERASE", facts_addendum=ADDENDUM))
+    assert late.status_code == 202
+    assert not [t for t in TRACES if any(t in v for v in every_value(runtime, list(settings.encryption_keys)))]
     with runtime.transaction() as session:
         disposal = session.scalars(select(Disposal)).one()
         case = session.scalars(select(Case).where(Case.case_id == case_id)).one()
@@ -176,7 +180,12 @@ def test_disposal_leaves_no_trace_of_the_pupil_or_the_concern_and_keeps_the_tomb
             ReceivedEvent.type == "pupil.updated", ReceivedEvent.parked_at.is_not(None))).all())
         others = session.get(ReceivedEvent, other)
         assert others is not None and "P-OTHER" in (others.payload or "")  # another pupil's parked update stays
+        discarded = session.execute(select(ReceivedEvent.outcome, ReceivedEvent.payload).where(
+            ReceivedEvent.event_id == late.get_json()["event_id"])).one()
+        [(reason,)] = session.execute(text(
+            "SELECT details FROM audit_events WHERE action = 'event.discarded'")).all()
     assert sorted(inbox.values()) == ["accepted", "erased"] and inbox[other] == "accepted"
+    assert tuple(discarded) == ("erased", None) and json.loads(reason)["reason"] == "case_disposed"
     assert verified.ok and verified.events > 20
     shown = api.get(f"/api/v1/cases/{case_id}")
     assert shown.status_code == 200 and shown.get_json()["status"] == "disposed"

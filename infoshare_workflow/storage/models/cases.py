@@ -59,6 +59,7 @@ class Case(Base):
     notices: Mapped[list["Notice"]] = relationship(order_by="Notice.id")  # noqa: F821
     decisions: Mapped[list[DecisionRecord]] = relationship(order_by="DecisionRecord.id")
     chronology: Mapped[list[ChronologyEntry]] = relationship(order_by="ChronologyEntry.id")
+    reassignments: Mapped[list[Reassignment]] = relationship(order_by="Reassignment.id")
 
 
 class Step(Base):
