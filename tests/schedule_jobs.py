@@ -1,13 +1,18 @@
 """Jobs registered for a test only (one line each in the registry, as a real job's is): one that
-reports rows and says how far it has got, one that fails with personal data in its message."""
+reports rows and says how far it has got, one that fails with personal data in its message; and
+a schedule's next slot brought forward, for the end-to-end tests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
+
 from infoshare_workflow.schedules import jobs
+from infoshare_workflow.storage.models import Schedule, utcnow
 
 SECRET = "Sam Taylor"
 
@@ -46,3 +51,12 @@ def registered_test_jobs() -> Iterator[RecordingJob]:
         yield recording
     finally:
         del jobs.JOBS["test_recording"], jobs.JOBS["test_failing"]
+
+
+def due_in_a_moment(runtime: Any, schedule_id: int, seconds: float = 2.0) -> datetime:
+    """Bring a schedule's next slot forward to a moment from now, as if its minute were about to
+    turn: an end-to-end test then waits seconds, not up to a minute, for beat to run it."""
+    due = utcnow() + timedelta(seconds=seconds)
+    with runtime.transaction() as session:
+        session.execute(update(Schedule).where(Schedule.id == schedule_id).values(next_run_at=due))
+    return due

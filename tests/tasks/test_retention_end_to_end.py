@@ -15,6 +15,7 @@ from infoshare_workflow.storage.models import ReviewList, ScheduleRun, utcnow
 from .. import factories
 from ..conftest import REDIS_URL, WorkerProcess, wait_for
 from ..review.school import DSL, DSL2, due_cases, staff
+from ..schedule_jobs import due_in_a_moment
 from ..workflow import LINK as REVIEW_LINK
 from ..workflow import text_of
 
@@ -46,6 +47,7 @@ def test_a_scheduled_sweep_emails_each_dsl_one_list_and_reminds_later(
     made = client.post("/api/v1/schedules", json={"job": "retention_sweep", "cron": "* * * * *"},
                        headers={"Authorization": f"Bearer {admin_token}"})
     assert made.status_code == 201
+    due_in_a_moment(runtime, made.get_json()["id"])
 
     worker = WorkerProcess(settings, tmp_path / "worker.log", beat=True)
     worker.start()

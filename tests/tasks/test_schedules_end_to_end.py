@@ -14,6 +14,7 @@ from sqlalchemy import select
 from infoshare_workflow.storage.models import AuditEvent, Schedule, ScheduleRun
 
 from ..conftest import REDIS_URL, WorkerProcess, wait_for
+from ..schedule_jobs import due_in_a_moment
 
 
 @pytest.fixture
@@ -50,8 +51,7 @@ def test_a_schedule_made_through_the_api_runs_at_its_time_once_under_two_beats(a
     made = admin("POST", "/api/v1/schedules", json={"job": "retention_sweep", "cron": "* * * * *"})
     assert made.status_code == 201
     schedule_id = made.get_json()["id"]
-    with runtime.transaction() as session:
-        due = session.get(Schedule, schedule_id).next_run_at
+    due = due_in_a_moment(runtime, schedule_id)
     workers = [WorkerProcess(settings, tmp_path / f"worker-{n}.log", beat=True) for n in (1, 2)]
     for worker in workers:
         worker.start()
