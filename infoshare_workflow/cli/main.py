@@ -13,7 +13,19 @@ import sys
 import click
 from sqlalchemy.exc import DBAPIError
 
-from infoshare_workflow.cli import admin, audit, calendar, cases, database, inbox, recipients, schedule, server, steps
+from infoshare_workflow.cli import (
+    admin,
+    audit,
+    calendar,
+    cases,
+    database,
+    inbox,
+    mail,
+    recipients,
+    schedule,
+    server,
+    steps,
+)
 from infoshare_workflow.cli.context import CommandFailed
 from infoshare_workflow.monitoring import log_redaction
 from infoshare_workflow.settings.config import ConfigError, database_url_of
@@ -29,7 +41,7 @@ def cli() -> None:
 
 
 for command in (server.serve, server.demo, database.db, admin.admin, recipients.recipients, cases.cases,
-                steps.steps, inbox.inbox, calendar.calendar, audit.audit, schedule.schedule):
+                steps.steps, inbox.inbox, mail.mail, calendar.calendar, audit.audit, schedule.schedule):
     cli.add_command(command)
 
 

@@ -14,6 +14,8 @@ import requests
 from sqlalchemy import text
 
 from infoshare_workflow.cases.inbox import entries
+from infoshare_workflow.mail.messages import mark_failed, queue_email
+from infoshare_workflow.storage.models import Email
 
 from .. import factories
 from ..conftest import ROOT, answers, make_settings, wait_for
@@ -98,12 +100,37 @@ def test_inbox_retry_of_an_unknown_event_exits_2_with_one_line(settings, runtime
     assert result.stderr.strip().splitlines() == ["infoshare: not waiting in the inbox: msg_nope"]
 
 
+def test_mail_list_shows_a_failed_email_without_its_address_and_retry_queues_it_again(settings, runtime):
+    with runtime.transaction() as session:
+        email_id = queue_email(session, template="task", to_address="dsl@school.example", to_label="staff:S-02",
+                               case_id="IS-ABCDEFGHJK", context={}).id
+        mark_failed(session, email_id, "535")
+
+    listed = run(settings, "mail", "list")
+    assert listed.returncode == 0
+    assert email_id in listed.stdout and "staff:S-02" in listed.stdout and "535" in listed.stdout
+    assert "dsl@" not in listed.stdout and "infoshare mail retry --all-failed" in listed.stdout
+
+    retried = run(settings, "mail", "retry", "--all-failed")
+    assert retried.returncode == 0 and "1 email(s) queued again" in retried.stdout
+    assert run(settings, "mail", "list").stdout.strip() == "no failed emails"
+    with runtime.transaction() as session:
+        assert session.get(Email, email_id).status == "queued"
+
+
+def test_mail_retry_of_an_email_that_did_not_fail_exits_2_with_one_line(settings, runtime):
+    result = run(settings, "mail", "retry", "no-such-email")
+    assert result.returncode == 2
+    assert one_line(result) == "infoshare: not a failed email that can be sent again: no-such-email"
+
+
 def test_an_empty_inbox_says_so(settings, runtime):
     assert run(settings, "inbox", "list").stdout.strip() == "no events waiting: every accepted event is applied"
 
 
 DATA_COMMANDS = [["admin", "create-token", "ops"], ["recipients", "list"], ["cases", "overdue"], ["inbox", "list"],
-                 ["inbox", "retry", "--all-parked"], ["calendar", "list"], ["calendar", "close", "2026-12-21"],
+                 ["inbox", "retry", "--all-parked"], ["mail", "list"], ["mail", "retry", "--all-failed"],
+                 ["calendar", "list"], ["calendar", "close", "2026-12-21"],
                  ["audit", "verify"], ["db", "reencrypt"],
                  ["recipients", "add", "--name", "A", "--kind", "police", "--email", "a@police.example"]]
 

@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from infoshare_workflow.mail.delivery import MAX_ATTEMPTS
+from infoshare_workflow.mail.failures import resend
 from infoshare_workflow.mail.messages import queue_email
 from infoshare_workflow.mail.notices import queue_notice
 from infoshare_workflow.records import audit
@@ -344,3 +345,19 @@ def test_notices_show_in_metrics_by_kind_and_status(app, client, runtime, server
     assert notices[(("kind", "sharing"), ("status", "queued"))] == 0
     assert len(notices) == 12  # every kind and status, 0 when none
     assert PARENT not in client.get("/metrics").get_data(as_text=True)
+
+
+def test_emails_failed_by_a_wrong_smtp_password_are_each_sent_once_when_sent_again_after_the_fix(app, runtime, server):
+    server.refuse("535 5.7.8 authentication credentials invalid", at="RCPT")  # the school's fault, not the address's
+    email_ids = [queued(runtime), queued(runtime, to="dsl@school.example")]
+    assert run_outbox(app) == ["failed", "failed"]
+
+    server.accept()  # the password is put right
+    with runtime.transaction() as session:
+        assert sorted(resend(session, None, actor="cli:ops")) == sorted(email_ids)
+    assert run_outbox(app) == ["sent", "sent"]
+    assert run_outbox(app) == [] and send_again(app, email_ids[0]) == "skipped"
+
+    assert len(server.to(ADDRESS)) == len(server.to("dsl@school.example")) == 1
+    assert [email(runtime, e).status for e in email_ids] == ["sent", "sent"]
+    assert sorted(e["email_id"] for e in events(runtime, "email.resent")) == sorted(email_ids)
