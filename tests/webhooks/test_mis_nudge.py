@@ -61,9 +61,13 @@ def test_with_redis_unreachable_the_webhook_answers_202_and_the_next_apply_run_t
 
     celery = app.extensions["infoshare.celery"]
     celery.loader.import_default_modules()
-    run = celery.tasks["infoshare.mis.apply"].apply()  # what beat runs every second (its gate unreachable too)
+    applied: list[int] = []
+    while not applied or applied[-1]:  # what beat runs every second (its gate unreachable too)
+        run = celery.tasks["infoshare.mis.apply"].apply()
+        assert run.successful()
+        applied.append(run.result)
 
-    assert run.successful() and run.result == 2
+    assert sum(applied) == 2 and len(applied) <= 3  # a pass ends after about a second: a slow machine takes two
     with runtime.transaction() as session:
         case = session.scalars(select(Case)).one()
         assert case.case_id == concern.get_json()["case_id"]
