@@ -2,9 +2,10 @@
 
 DOMAIN.md "Retention": disposal erases the personal data (pupil, contacts, concern text,
 disclosures' content, reasons given in free text, and what names the pupil elsewhere: the
-addresses of their privacy notices, report rows, an event parked in the inbox) and keeps a tombstone: the case's reference, category and dates, who
-proposed and who approved the disposal and why (the `disposals` row), and the audit chain,
-which holds no personal data and still verifies. Erasing is deleting or overwriting rows,
+addresses of their privacy notices, report rows, an event parked in the inbox) and keeps a
+tombstone: the case's reference, category and dates, who proposed and who approved the
+disposal and why (the `disposals` row), and the audit chain, which holds no personal data
+and still verifies. Erasing is deleting or overwriting rows,
 never setting a flag: encrypted text is removed too, not merely left unreadable.
 """
 
@@ -88,8 +89,8 @@ def erase_case(session: Session, disposal: Disposal, *, run_id: int | None, now:
 
 
 def _erase_events(session: Session, which: ColumnElement[bool]) -> None:
-    """Empty the inbox rows `which` names; one never applied (parked) is marked `erased`, so no
-    retry can try to apply the emptiness."""
+    """Empty the inbox rows `which` names; one never applied (parked, say) is marked `erased`,
+    so neither a pass nor a retry tries to apply the emptiness."""
     session.execute(update(ReceivedEvent).where(which).values(payload=None))
     session.execute(update(ReceivedEvent).where(which, ReceivedEvent.outcome == ACCEPTED,
                                                 ReceivedEvent.applied_at.is_(None)).values(outcome=ERASED))

@@ -20,9 +20,10 @@ class ReceivedEvent(Base):
     `outcome`: `accepted` (to apply, or applied once `applied_at` is set), `duplicate`,
     `replaced` (a parked concern the MIS sent again, corrected), `stale` (an update older
     than what the record already holds) or `erased` (never applied: emptied when the case or
-    pupil it is about was erased, or an update that arrived for a case already disposed of). An apply that fails waits `next_attempt_at`
-    (backing off over hours), and after MAX_ATTEMPTS is `parked_at`, with the failure's
-    class in `last_error` (never its message: it may quote the payload)."""
+    pupil it is about was erased, or an update that arrived for a case already disposed of).
+    An apply that fails waits `next_attempt_at` (backing off over hours), and after
+    MAX_ATTEMPTS is `parked_at`, with the failure's class in `last_error` (never its
+    message: it may quote the payload)."""
 
     __tablename__ = "received_events"
     __table_args__ = (
