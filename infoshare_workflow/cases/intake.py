@@ -290,7 +290,7 @@ def _apply_row(session: Session, row: ReceivedEvent) -> None:
         # DOMAIN.md "Retention": an erased case takes nothing back (the MIS does not know it is gone).
         discarded = case.status == "disposed"
         if not discarded:
-            apply_update(session, data, event_id, event.timestamp)
+            apply_update(session, case, data, event_id, event.timestamp)
     elif event.type == "pupil.updated":
         stale = not upsert_pupil(session, data["pupil"], event.timestamp)[1]
     elif event.type == "staff.upserted":

@@ -91,10 +91,9 @@ def open_case(session: Session, concern_pk: int, data: dict[str, Any], event_id:
     return case
 
 
-def apply_update(session: Session, data: dict[str, Any], event_id: str, at: datetime) -> Case:
-    """Append addenda to the chronology; a raised urgency brings open due dates forward."""
-    case = case_for_concern(session, data["concern_id"])
-    assert case is not None, "apply only once the case is open"
+def apply_update(session: Session, case: Case, data: dict[str, Any], event_id: str, at: datetime) -> Case:
+    """Append addenda to the chronology of `case` (the concern's, found by the caller); a raised
+    urgency brings open due dates forward."""
     for field in ("facts_addendum", "opinion_addendum"):
         if field in data:
             session.add(ChronologyEntry(case_pk=case.id, at=at, kind=field, text=data[field], event_id=event_id))

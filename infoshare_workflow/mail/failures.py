@@ -52,27 +52,27 @@ class UnknownEmails(LookupError):
         self.email_ids = list(email_ids)
 
 
-def _resendable() -> Any:
-    """Failed, and not a privacy notice (the next notices run sends those afresh)."""
+def _resendable(session: Session, email_ids: Sequence[str] | None = None) -> list[Email]:
+    """Failed emails (of `email_ids`, if given), oldest failure first, except a privacy notice (the
+    next notices run sends those afresh) and one whose address was erased."""
     privacy = exists().where(Notice.email_id == Email.id, Notice.kind == "privacy")
-    return (Email.status == "failed", ~privacy)
+    query = select(Email).where(Email.status == "failed", ~privacy)
+    if email_ids is not None:
+        query = query.where(Email.id.in_(set(email_ids)))
+    return [email for email in session.scalars(query.order_by(Email.failed_at, Email.id)) if email.to_address]
 
 
 def failed_emails(session: Session) -> list[FailedEmail]:
     """The emails that can be sent again, oldest failure first."""
-    rows = session.scalars(select(Email).where(*_resendable()).order_by(Email.failed_at, Email.id))
     return [FailedEmail(e.id, e.template, e.to_label, e.case_id, e.attempts, e.failed_at, e.error)
-            for e in rows if e.to_address]
+            for e in _resendable(session)]
 
 
 def resend(session: Session, email_ids: Sequence[str] | None, *, actor: str) -> list[str]:
     """Queue failed emails again with fresh attempts (every one `failed_emails` lists when
     `email_ids` is None); a worker sends each through the outbox as it sent the first time.
     Raises UnknownEmails, changing nothing, for an id that names no such email."""
-    query = select(Email).where(*_resendable())
-    if email_ids is not None:
-        query = query.where(Email.id.in_(set(email_ids)))
-    found = [email for email in session.scalars(query.order_by(Email.failed_at, Email.id)) if email.to_address]
+    found = _resendable(session, email_ids)
     missing = sorted(set(email_ids or ()) - {email.id for email in found})
     if missing:
         raise UnknownEmails(missing)

@@ -16,15 +16,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Text, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from infoshare_workflow.storage.crypto import seal
+from infoshare_workflow.storage.crypto import encrypt
 from infoshare_workflow.storage.models import Email, utcnow
 from infoshare_workflow.storage.outbox import enqueue, enqueue_many
 
 SEND_TASK = "infoshare.mail.send"
 FINISHED = ("sent", "failed")
+# A batch's insert, its `to_address` bound as the token queue_emails encrypted (plain text, not EncryptedText).
+_INSERT_ENCRYPTED = insert(Email.__table__).values(to_address=bindparam("to_address", type_=Text()))
 
 
 def _email_row(*, template: str, to_address: str, to_label: str, case_id: str | None,
@@ -55,10 +57,10 @@ def queue_emails(session: Session, emails: Sequence[dict[str, Any]]) -> list[str
     the table nothing new: `to_label` beside it names the recipient in plain text.
     """
     now = utcnow()
-    sealed = {address: seal(address) for address in {email["to_address"] for email in emails}}
-    rows = [_email_row(**{**email, "to_address": sealed[email["to_address"]]}, now=now) for email in emails]
+    tokens = {address: encrypt(address) for address in {email["to_address"] for email in emails}}
+    rows = [_email_row(**{**email, "to_address": tokens[email["to_address"]]}, now=now) for email in emails]
     if rows:
-        session.execute(insert(Email.__table__), rows)
+        session.execute(_INSERT_ENCRYPTED, rows)
         enqueue_many(session, SEND_TASK, [{"email_id": row["id"]} for row in rows])
     return [str(row["id"]) for row in rows]
 

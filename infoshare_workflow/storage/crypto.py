@@ -33,13 +33,10 @@ class KeyRing:
         return cls._fernet
 
 
-class Sealed(str):
-    """A value `seal` has already encrypted: EncryptedText stores it as it is."""
-
-
-def seal(value: str) -> Sealed:
-    """Encrypt now, for a bulk write that stores one value in many rows (mail.messages.queue_emails)."""
-    return Sealed(KeyRing.fernet().encrypt(value.encode()).decode())
+def encrypt(value: str) -> str:
+    """The token EncryptedText stores for `value` (a bulk write that stores one value in many
+    rows encrypts it once with this, then binds the token as plain text)."""
+    return KeyRing.fernet().encrypt(value.encode()).decode()
 
 
 class EncryptedText(TypeDecorator[str]):
@@ -49,11 +46,7 @@ class EncryptedText(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, Sealed):
-            return str(value)
-        return KeyRing.fernet().encrypt(value.encode()).decode()
+        return None if value is None else encrypt(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None:
