@@ -109,7 +109,10 @@ def schedule_run(schedule_id: int) -> None:
 
         run = session.get(ScheduleRun, run_id)
         assert run is not None
-        counts, error = dict(run.counts or {}), run.error
+        counts, error, overlapping = dict(run.counts or {}), run.error, run.overlapping_run_id
+    if overlapping is not None:
+        raise CommandFailed(f"run {run_id} of schedule {schedule_id} ({job}) skipped: run {overlapping} of the "
+                            f"same job is still running; run it again once that has finished")
     if outcome != "succeeded":
         raise CommandFailed(f"run {run_id} of schedule {schedule_id} ({job}) failed ({error or outcome})")
     summary = ", ".join(f"{name} {value}" for name, value in counts.items()) or "nothing counted"

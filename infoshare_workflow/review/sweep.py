@@ -40,19 +40,28 @@ BATCH = 5000
 def retention_sweep(runtime: Runtime, run_id: int, progress: Progress, report: Reporter,
                     now: datetime | None = None) -> dict[str, int]:
     now = now or utcnow()
-    disposed = erase_due(runtime, run_id, report, now)
+    disposed = erase_due(runtime, run_id, progress, report, now)
     counts = list_due(runtime, run_id, progress, now)
     return {**counts, "disposed": disposed}
 
 
-def erase_due(runtime: Runtime, run_id: int, report: Reporter, now: datetime) -> int:
+def _erasable(now: datetime) -> Any:
+    """Approved disposals whose wait has ended, of cases not under legal hold."""
+    return and_(Disposal.status == "pending", Disposal.erase_at <= now, Case.legal_hold.is_(False))
+
+
+def erase_due(runtime: Runtime, run_id: int, progress: Progress, report: Reporter, now: datetime) -> int:
     """Erase every case whose disposal wait has ended, one transaction each."""
+    with runtime.transaction() as session:
+        total = session.scalar(select(func.count()).select_from(Disposal).join(Case, Case.id == Disposal.case_pk)
+                               .where(_erasable(now))) or 0
+    if total:  # the listing that follows reports its own total, nothing to erase or not
+        progress(0, total)
     erased, after = 0, 0
     while True:
         with runtime.transaction() as session:
             query = (select(Disposal).join(Case, Case.id == Disposal.case_pk)
-                     .where(Disposal.status == "pending", Disposal.erase_at <= now, Case.legal_hold.is_(False),
-                            Disposal.id > after).order_by(Disposal.id).limit(1))
+                     .where(_erasable(now), Disposal.id > after).order_by(Disposal.id).limit(1))
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=Disposal)
             disposal = session.scalars(query).first()
@@ -61,6 +70,7 @@ def erase_due(runtime: Runtime, run_id: int, report: Reporter, now: datetime) ->
             after = disposal.id
             report(session, "disposal", erase_case(session, disposal, run_id=run_id, now=now))
             erased += 1
+        progress(min(erased, total), total)
 
 
 def _due(now: datetime) -> Any:

@@ -33,7 +33,10 @@ from infoshare_workflow.storage.models import RunReportItem, Schedule, ScheduleR
 log = logging.getLogger(__name__)
 
 RUN_TASK = "infoshare.schedules.run"
-RUN_LEASE = timedelta(hours=1)  # a run still `running` this long after a worker took it is taken to be lost
+# A run still `running` this long after its worker last renewed its lease is taken to be lost;
+# jobs report progress after every batch, and each report renews the lease at most once a minute.
+RUN_LEASE = timedelta(minutes=10)
+RENEW_EVERY = timedelta(minutes=1)
 BATCH = 100
 
 
@@ -139,7 +142,8 @@ def run_view(session: Session, run: ScheduleRun, job: str) -> dict[str, Any]:
     counts = {**(run.counts or {}), **(summary(session, run.id) if summary is not None else {})}
     return {"id": run.id, "schedule_id": run.schedule_id, "job": job, "due_at": run.due_at,
             "requested_by": run.requested_by, "status": run.status, "attempts": run.attempts,
-            "started_at": run.started_at, "finished_at": run.finished_at, "counts": counts, "error": run.error}
+            "started_at": run.started_at, "finished_at": run.finished_at, "counts": counts, "error": run.error,
+            "overlapping_run_id": run.overlapping_run_id}
 
 
 def report_columns(items: list[dict[str, Any]]) -> list[str]:

@@ -15,7 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from infoshare_workflow.schemas.fields import StrictBoolean, Text
 
-RUN_STATUSES = ("queued", "running", "succeeded", "failed")
+RUN_STATUSES = ("queued", "running", "succeeded", "failed", "skipped")
 CURSOR = r"^[1-9][0-9]{0,8}$"
 FIELDS = ("cron", "timezone", "enabled")
 
@@ -92,7 +92,9 @@ class RunSchema(Schema):
                                                             "when it was asked."})
     requested_by = fields.String(allow_none=True, metadata={"description": "Who asked for a run by hand; null "
                                                                            "for a scheduled run."})
-    status = fields.String(validate=validate.OneOf(RUN_STATUSES))
+    status = fields.String(validate=validate.OneOf(RUN_STATUSES), metadata={
+        "description": "`queued`, `running`, `succeeded`, `failed`, or `skipped`: its turn came while another run "
+                       "of the same job was running (`overlapping_run_id`), which does the same work."})
     attempts = fields.Integer(metadata={"description": "Workers that took it up (more than one after a worker "
                                                        "was lost mid-run)."})
     started_at = fields.AwareDateTime(allow_none=True)
@@ -101,6 +103,9 @@ class RunSchema(Schema):
         "description": "What the job counted, with what followed from it since (e.g. reviews answered)."})
     error = fields.String(allow_none=True, metadata={"description": "A failed run's error class (never its "
                                                                     "message, which may quote personal data)."})
+    overlapping_run_id = fields.Integer(allow_none=True, metadata={
+        "description": "A skipped run's reason: the run of the same job that was still running when this "
+                       "one's turn came (one run of a job at a time). Null otherwise."})
 
 
 class RunPageSchema(Schema):

@@ -9,6 +9,7 @@ import re
 import select as select_fd
 import subprocess
 import sys
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from infoshare_workflow.cli.schedule import schedule
-from infoshare_workflow.storage.models import AuditEvent, Schedule, ScheduleRun
+from infoshare_workflow.storage.models import AuditEvent, Schedule, ScheduleRun, utcnow
 
 from ..conftest import ROOT
 from ..schedule_jobs import registered_test_jobs
@@ -156,6 +157,21 @@ def test_a_failed_run_exits_1_with_one_line_naming_the_error_class(settings, run
     assert "Sam Taylor" not in result.stdout + result.stderr
     with runtime.transaction() as session:
         assert session.scalars(select(ScheduleRun)).one().error == "JobBroke"
+
+
+def test_a_run_while_the_same_sweep_is_running_exits_1_naming_the_running_one(settings, runtime):
+    run(settings, "schedule", "add", *WEEKLY)
+    with runtime.transaction() as session:  # the scheduled run, taken by a worker a minute ago
+        session.add(ScheduleRun(schedule_id=1, due_at=utcnow(), status="running", attempts=1,
+                                claimed_until=utcnow() + timedelta(minutes=9), counts={}))
+
+    result = run(settings, "schedule", "run", "1")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["infoshare: run 2 of schedule 1 (retention_sweep) skipped: run 1 of the "
+                                          "same job is still running; run it again once that has finished"]
+    with runtime.transaction() as session:
+        assert session.get(ScheduleRun, 2).status == "skipped" and session.get(ScheduleRun, 1).status == "running"
 
 
 def test_run_shows_a_progress_bar_on_a_terminal(settings, runtime):

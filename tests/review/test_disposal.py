@@ -75,12 +75,18 @@ def test_a_proposal_goes_to_a_manager_and_erases_nothing_without_approval(mis, r
     assert case_row(runtime, case_id).status == "closed"
 
 
-def test_an_approval_starts_the_wait_and_the_sweep_after_it_erases(mis, runtime):
+def approved(mis, runtime) -> tuple[str, str]:
+    """A listed case proposed for disposal and approved by the manager asked: (case id, approver)."""
     [case_id] = listed(mis, runtime)
     propose(runtime, case_id)
     with runtime.transaction() as session:
         approver = the_list(session, "approval").assignee
     answer(runtime, "approval", {case_id: Answer("approve")}, f"staff:{approver}")
+    return case_id, approver
+
+
+def test_an_approval_starts_the_wait_and_the_sweep_after_it_erases(mis, runtime):
+    case_id, approver = approved(mis, runtime)
 
     disposal = disposal_of(runtime, case_id)
     assert disposal.status == "pending" and disposal.approved_by == f"staff:{approver}"
@@ -93,6 +99,16 @@ def test_an_approval_starts_the_wait_and_the_sweep_after_it_erases(mis, runtime)
     [(kind, tombstone)] = rows
     assert kind == "disposal" and tombstone["case_id"] == case_id and tombstone["category"] == "early_help"
     assert tombstone["proposed_by"] == f"staff:{DSL}" and tombstone["approved_by"] == f"staff:{approver}"
+
+
+def test_the_sweep_reports_progress_as_it_erases_so_its_run_keeps_its_lease(mis, runtime):
+    case_id, _ = approved(mis, runtime)
+    seen: list[tuple[int, int]] = []
+
+    sweep.retention_sweep(runtime, 2, lambda done, total: seen.append((done, total)), Report(),
+                          now=disposal_of(runtime, case_id).erase_at + timedelta(seconds=1))
+
+    assert seen[:2] == [(0, 1), (1, 1)]  # the erasures, one report each; then the review listing's own
 
 
 def test_the_proposer_can_never_approve(mis, runtime):

@@ -1,10 +1,12 @@
 """A run is executed once: claimed before its job starts, its counts or its failure's class
-recorded and audited, and a lost worker's run taken over only after its lease."""
+recorded and audited, its lease renewed while its job makes progress, a lost worker's run
+taken over only after its lease, and one run of a job at a time."""
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -13,7 +15,7 @@ from sqlalchemy import select, text, update
 
 from infoshare_workflow.schedules.execution import execute_run
 from infoshare_workflow.schedules.management import create_schedule
-from infoshare_workflow.schedules.runs import RUN_TASK, get_run, list_runs, run_due_schedules, run_now
+from infoshare_workflow.schedules.runs import RUN_LEASE, RUN_TASK, get_run, list_runs, run_due_schedules, run_now
 from infoshare_workflow.storage.models import AuditEvent, OutboxMessage, Schedule, ScheduleRun, utcnow
 
 from ..schedule_jobs import SECRET, RecordingJob, registered_test_jobs
@@ -171,3 +173,103 @@ def test_report_rows_are_encrypted_at_rest(runtime, job):
     with runtime.engine.connect() as connection:
         raw = connection.execute(text("SELECT item FROM run_report_items LIMIT 1")).scalar_one()
     assert "IS-T1" not in raw
+
+
+def running(runtime, run_id: int, lease: timedelta = timedelta(minutes=5)) -> None:
+    """As if a worker had taken the run and still held it for `lease` (negative: its lease ran out)."""
+    with runtime.transaction() as session:
+        session.execute(update(ScheduleRun).where(ScheduleRun.id == run_id).values(
+            status="running", attempts=1, started_at=utcnow(), claimed_until=utcnow() + lease))
+
+
+def test_a_run_whose_turn_comes_while_another_run_of_its_job_is_running_is_skipped_and_names_it(runtime, job):
+    schedule_id, first = queued_run(runtime)
+    second_schedule, second = queued_run(runtime)  # another schedule of the same job, asked for by hand
+    running(runtime, first)
+
+    assert execute_run(runtime, second) == "skipped"
+
+    run = stored(runtime, second)
+    assert (run.status, run.overlapping_run_id, run.attempts, run.started_at) == ("skipped", first, 0, None)
+    assert run.finished_at is not None and job.calls == []
+    assert run_events(runtime)[-1] == ("admin:ops", "schedule.run_skipped", {
+        "schedule_id": second_schedule, "run_id": second, "job": "test_recording", "overlapping_run_id": first})
+    with runtime.transaction() as session:
+        assert get_run(session, second_schedule, second)["overlapping_run_id"] == first
+        assert get_run(session, schedule_id, first)["overlapping_run_id"] is None
+    assert execute_run(runtime, second) == "skipped" and stored(runtime, second).status == "skipped"  # redelivered
+
+
+def test_a_run_of_another_job_or_one_whose_lease_ran_out_does_not_hold_a_run_back(runtime, job):
+    _, failing = queued_run(runtime, "test_failing")
+    _, lost = queued_run(runtime)
+    _, waiting = queued_run(runtime)
+    running(runtime, failing)
+    running(runtime, lost, lease=-timedelta(seconds=1))  # its worker was killed: the dispatcher will requeue it
+
+    assert execute_run(runtime, waiting) == "succeeded"
+    assert job.calls == [waiting] and stored(runtime, waiting).overlapping_run_id is None
+
+
+def test_two_runs_of_one_job_claimed_at_once_are_decided_one_after_the_other(runtime, job):
+    """A claim holds the job's schedules while it decides: the second waits, then sees the first running."""
+    _, first = queued_run(runtime)
+    _, second = queued_run(runtime)
+    outcome: list[str] = []
+    with runtime.sessions() as deciding, deciding.begin():
+        deciding.scalars(select(Schedule.id).where(Schedule.job == "test_recording").with_for_update()).all()
+        deciding.execute(update(ScheduleRun).where(ScheduleRun.id == first).values(
+            status="running", attempts=1, claimed_until=utcnow() + timedelta(minutes=5)))
+        other = threading.Thread(target=lambda: outcome.append(execute_run(runtime, second)))
+        other.start()
+        other.join(timeout=1.0)
+        assert other.is_alive()  # waiting for the first claim's decision, not deciding alongside it
+    other.join(timeout=30)
+
+    assert outcome == ["skipped"] and job.calls == []
+    assert (stored(runtime, second).status, stored(runtime, second).overlapping_run_id) == ("skipped", first)
+
+
+def test_a_long_run_renews_its_lease_as_its_job_reports_progress(runtime, job, monkeypatch):
+    from infoshare_workflow.schedules import execution, jobs
+
+    monkeypatch.setattr(execution, "RENEW_EVERY", timedelta(0))  # renew at every report
+    _, run_id = queued_run(runtime)
+    leases: list = []
+
+    def long_job(rt, rid, progress, report):
+        for done in range(2):
+            with runtime.transaction() as session:  # as if the lease were about to run out
+                session.execute(update(ScheduleRun).where(ScheduleRun.id == rid).values(
+                    claimed_until=utcnow() + timedelta(seconds=1)))
+            progress(done, 2)
+            leases.append(stored(runtime, rid).claimed_until - utcnow())
+        return {"disposed": 2}
+
+    jobs.JOBS["test_recording"] = jobs.Job(long_job)
+    assert execute_run(runtime, run_id) == "succeeded"
+    assert len(leases) == 2 and all(timedelta(minutes=9) < lease <= RUN_LEASE for lease in leases)
+
+
+def test_an_attempt_that_was_taken_over_stops_at_its_next_progress_report(runtime, job, monkeypatch, caplog):
+    from infoshare_workflow.schedules import execution, jobs
+
+    monkeypatch.setattr(execution, "RENEW_EVERY", timedelta(0))
+    _, run_id = queued_run(runtime)
+    reached: list[int] = []
+
+    def overtaken(rt, rid, progress, report):
+        progress(0, 2)
+        reached.append(0)
+        with runtime.transaction() as session:  # its lease ran out and another worker took the run
+            session.execute(update(ScheduleRun).where(ScheduleRun.id == rid).values(attempts=2))
+        progress(1, 2)
+        reached.append(1)
+        return {"disposed": 1}
+
+    jobs.JOBS["test_recording"] = jobs.Job(overtaken)
+    assert execute_run(runtime, run_id) == "skipped"
+    assert reached == [0]
+    run = stored(runtime, run_id)
+    assert (run.status, run.attempts, run.counts) == ("running", 2, {})
+    assert "taken over" in caplog.text

@@ -44,10 +44,12 @@ class ScheduleRun(Base):
     """One run of a schedule's job: for a due slot (`due_at` = the slot claimed), or asked for
     by hand (`requested_by`, `due_at` = when it was asked).
 
-    `status`: `queued` (waiting for a worker), `running`, `succeeded` or `failed`. A worker
-    claims a run for a lease (`claimed_until`) and counts its `attempts`; a run still
-    `running` after its lease (its worker was killed) is queued again by the dispatcher. `error`
-    holds a failure's class, never its message (which may quote personal data)."""
+    `status`: `queued` (waiting for a worker), `running`, `succeeded`, `failed`, or `skipped`
+    (its turn came while another run of the same job was running: `overlapping_run_id`). A
+    worker claims a run for a lease (`claimed_until`), renewed as the job reports progress, and
+    counts its `attempts`; a run still `running` after its lease (its worker was killed or its
+    job stopped moving) is queued again by the dispatcher. `error` holds a failure's class,
+    never its message (which may quote personal data)."""
 
     __tablename__ = "schedule_runs"
     __table_args__ = (UniqueConstraint("schedule_id", "due_at", name="uq_schedule_runs_schedule_due"),)
@@ -63,6 +65,7 @@ class ScheduleRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(String(128))
+    overlapping_run_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
