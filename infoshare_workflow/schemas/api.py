@@ -206,6 +206,9 @@ class CaseSchema(CaseSummarySchema):
     retention_category = fields.String(allow_none=True, validate=validate.OneOf(RETENTION_CATEGORIES))
     review_on = fields.Date(allow_none=True)
     legal_hold = fields.Boolean()
+    legal_hold_reason = fields.String(allow_none=True, metadata={
+        "description": "The reason given when the hold was placed (while `legal_hold` is true) or last lifted; "
+                       "null if the case was never held. Kept encrypted with the case, erased with it."})
     disposal = fields.Nested(DisposalSchema, allow_none=True, metadata={
         "description": "The latest disposal of the case, if any: under way (`disposal_pending` shows its date) "
                        "or done (the tombstone)."})

@@ -28,11 +28,14 @@ def proposed(mis, runtime):
 def test_a_hold_is_placed_and_lifted_with_a_reason_and_audited(mis, runtime, api, admin_token):
     staff(mis)
     [case_id] = due_cases(mis, runtime, 1)
+    assert api.get(f"/api/v1/cases/{case_id}").get_json()["legal_hold_reason"] is None
     placed = hold(api, case_id, legal_hold=True, reason="Inquiry request of 29 November")
     assert placed.status_code == 200 and placed.get_json()["legal_hold"] is True
+    assert api.get(f"/api/v1/cases/{case_id}").get_json()["legal_hold_reason"] == "Inquiry request of 29 November"
     assert sweep.retention_sweep(runtime, 1, no_progress, Report())["held"] == 1
     lifted = hold(api, case_id, legal_hold=False, reason="Inquiry closed")
     assert lifted.status_code == 200 and lifted.get_json()["legal_hold"] is False
+    assert lifted.get_json()["legal_hold_reason"] == "Inquiry closed"
     with runtime.transaction() as session:
         events = [(e.actor, e.action) for e in session.scalars(
             select(AuditEvent).where(AuditEvent.action.like("legal_hold.%")).order_by(AuditEvent.seq))]
