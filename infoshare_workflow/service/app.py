@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for blueprint in (mis.bp, admin_api.bp, health.bp, task_links.bp, disclosures.bp, brand.bp):
         app.register_blueprint(blueprint)
-    app.extensions["infoshare.limiter"] = rate_limits.install(app, settings)
+    rate_limits.install(app, settings)
     app.jinja_env.filters["local"] = _local_time_filter(settings.timezone)
     app.context_processor(lambda: branding(settings))
     app.jinja_env.globals.update(choices=_choices, labels_of=_labels_of)

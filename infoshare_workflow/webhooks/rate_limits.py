@@ -47,8 +47,8 @@ def _too_many(wait: int) -> Response:
     return response
 
 
-def install(app: Flask, settings: Settings) -> RateWindows | None:
-    """Limit each public blueprint of `app` as `settings.rate_limits` says (None: no limits at all)."""
+def install(app: Flask, settings: Settings) -> None:
+    """Limit each public blueprint of `app` as `settings.rate_limits` says (all "off": no hooks at all)."""
     limits = settings.rate_limits
     if limits.proxy_hops:  # the client is the address the proxies in front of us saw
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=limits.proxy_hops)  # type: ignore[method-assign]
@@ -59,7 +59,7 @@ def install(app: Flask, settings: Settings) -> RateWindows | None:
                                      (disclosures.bp, limits.pages), (admin_api.bp, limits.api))
              if rate or failures}
     if not doors:
-        return None
+        return
     windows = RateWindows(limits.storage_url, prefix=f"infoshare:{settings.queue}:limits")
 
     def knocking() -> tuple[str, str, Door] | None:
@@ -83,5 +83,3 @@ def install(app: Flask, settings: Settings) -> RateWindows | None:
         if found is not None and found[2].failures and response.status_code in FAILURES:
             windows.count_failure(found[0], found[1], found[2].failures)
         return response
-
-    return windows
