@@ -99,11 +99,14 @@ def schedule_run(schedule_id: int) -> None:
     except ScheduleNotFound:
         raise click.UsageError(f"no such schedule: {schedule_id}") from None
     progress = Progress(job, sys.stdout.isatty())
-    logging.getLogger("infoshare_workflow.schedules").setLevel(logging.ERROR)  # the outcome is this command's line
+    log = logging.getLogger("infoshare_workflow.schedules")
+    level = log.level
+    log.setLevel(logging.ERROR)  # the outcome is this command's line
     try:
         outcome = execute_run(runtime, run_id, progress)
     finally:
         progress.close()
+        log.setLevel(level)
     with runtime.transaction() as session:
         from infoshare_workflow.storage.models import ScheduleRun
 

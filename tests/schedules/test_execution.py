@@ -91,7 +91,7 @@ def _queued(runtime) -> list[dict]:
 
 def test_a_failing_job_records_failed_with_the_error_class_and_never_its_message(runtime, job, caplog):
     caplog.set_level(logging.DEBUG)
-    caplog.set_level(logging.DEBUG, logger="infoshare_workflow.schedules")  # whatever an earlier command set
+    caplog.set_level(logging.DEBUG, logger="infoshare_workflow.schedules")
     schedule_id, run_id = queued_run(runtime, "test_failing")
 
     assert execute_run(runtime, run_id) == "failed"
