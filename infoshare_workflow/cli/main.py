@@ -22,6 +22,7 @@ from infoshare_workflow.cli import (
     inbox,
     mail,
     recipients,
+    report,
     schedule,
     server,
     steps,
@@ -41,7 +42,7 @@ def cli() -> None:
 
 
 for command in (server.serve, server.demo, database.db, admin.admin, recipients.recipients, cases.cases,
-                steps.steps, inbox.inbox, mail.mail, calendar.calendar, audit.audit, schedule.schedule):
+                steps.steps, inbox.inbox, mail.mail, calendar.calendar, audit.audit, schedule.schedule, report.report):
     cli.add_command(command)
 
 

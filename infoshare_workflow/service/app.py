@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         pages,
         rate_limits,
         recipients_api,
+        reports_api,
         retention_api,
         schedules_api,
         steps_api,

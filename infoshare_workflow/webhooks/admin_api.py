@@ -51,6 +51,15 @@ def json_body() -> dict[str, Any]:
     return payload
 
 
+def csv_attachment(text: str, filename: str) -> Response:
+    """A CSV download, kept out of caches like every answer of the admin API."""
+    response = Response(text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def error(status: int, message: str, **extra: Any) -> Response:
     response = jsonify({"status": "error", "message": message, **extra})
     response.status_code = status

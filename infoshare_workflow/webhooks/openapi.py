@@ -15,7 +15,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from infoshare_workflow import __version__
 from infoshare_workflow.schedules.jobs import job_names
-from infoshare_workflow.schemas import api, mis_events, recipients, schedules
+from infoshare_workflow.schemas import api, mis_events, recipients, reports, schedules
 
 SECURED = [{"bearer": []}]
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
@@ -69,6 +69,7 @@ def openapi_document() -> dict[str, Any]:
     _retention(spec)
     _recipients(spec)
     _schedules(spec)
+    _reports(spec)
     return spec.to_dict()
 
 
@@ -101,6 +102,7 @@ def _components(spec: APISpec) -> None:
     spec.components.schema("ScheduleCreate", schema=schedules.ScheduleCreateSchema)
     spec.components.schemas["ScheduleCreate"]["properties"]["job"]["enum"] = job_names()  # registered jobs only
     spec.components.schema("SchedulePatch", {"minProperties": 1}, schema=schedules.SchedulePatchSchema)
+    spec.components.schema("AnnualReport", schema=reports.AnnualReportSchema)
 
 
 def _event_name(event_type: str) -> str:
@@ -291,4 +293,16 @@ def _schedules(spec: APISpec) -> None:
                              "text/csv": {"schema": {"type": "string"}}}},
          "404": _json("Error", "no such schedule, or no such run of it")},
         operationId="getScheduleRun", parameters=[SCHEDULE_ID, RUN_ID],
+    )})
+
+
+def _reports(spec: APISpec) -> None:
+    spec.path(path="/api/v1/reports/annual", operations={"get": _admin(
+        "A school year's information-sharing figures, counts only (the read is audited)",
+        {"200": {"description": "the figures; with `Accept: text/csv`, one row per figure: `section`, `figure`, "
+                                "`value`",
+                 "content": {"application/json": {"schema": "AnnualReport"},
+                             "text/csv": {"schema": {"type": "string"}}}},
+         "422": _json("Error", "a year that is not a school year such as 2025-26, or an unknown query key")},
+        operationId="getAnnualReport", parameters=[{"in": "query", "schema": reports.AnnualReportQuerySchema}],
     )})

@@ -41,7 +41,7 @@ from infoshare_workflow.schemas.schedules import (
     ScheduleSchema,
 )
 from infoshare_workflow.webhooks import runtime
-from infoshare_workflow.webhooks.admin_api import actor, bp, error, json_body, row_id
+from infoshare_workflow.webhooks.admin_api import actor, bp, csv_attachment, error, json_body, row_id
 
 NOT_FOUND = "No such schedule."
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas (CSV injection)
@@ -150,12 +150,7 @@ def _csv(view: dict[str, Any]) -> Response:
     writer.writerow(columns)
     for entry in items:
         writer.writerow([_cell(entry["kind"] if column == "kind" else entry["item"].get(column)) for column in columns])
-    response = Response(buffer.getvalue(), mimetype="text/csv")
-    response.headers["Content-Disposition"] = (f'attachment; filename="schedule-{view["schedule_id"]}-'
-                                               f'run-{view["id"]}.csv"')
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return csv_attachment(buffer.getvalue(), f'schedule-{view["schedule_id"]}-run-{view["id"]}.csv')
 
 
 def _cell(value: Any) -> str:

@@ -131,7 +131,7 @@ def test_an_empty_inbox_says_so(settings, runtime):
 DATA_COMMANDS = [["admin", "create-token", "ops"], ["recipients", "list"], ["cases", "overdue"], ["inbox", "list"],
                  ["inbox", "retry", "--all-parked"], ["mail", "list"], ["mail", "retry", "--all-failed"],
                  ["calendar", "list"], ["calendar", "close", "2026-12-21"],
-                 ["audit", "verify"], ["db", "reencrypt"],
+                 ["audit", "verify"], ["db", "reencrypt"], ["report", "annual"],
                  ["recipients", "add", "--name", "A", "--kind", "police", "--email", "a@police.example"]]
 
 
