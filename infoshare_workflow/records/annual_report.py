@@ -58,6 +58,7 @@ from infoshare_workflow.vocabulary import (
 YEAR_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
 _YEAR = re.compile(YEAR_PATTERN)
 FIRST_MONTH = 9  # a school year starts on 1 September
+FIRST_YEAR, LAST_YEAR = 1900, 2098
 DECIDING_STEPS = ("consent", "consultation", "share")  # the steps of DOMAIN.md's workflow with a due time
 NOT_SET = "not_set"
 
@@ -86,6 +87,9 @@ def school_year(label: str) -> SchoolYear:
     if not isinstance(label, str) or not _YEAR.fullmatch(label):
         raise InvalidYear("Give a school year such as 2025-26.")
     first, second = int(label[:4]), int(label[5:])
+    if not FIRST_YEAR <= first <= LAST_YEAR:  # the dates a record can hold (schemas.fields)
+        raise InvalidYear(f"Give a school year from {FIRST_YEAR}-{(FIRST_YEAR + 1) % 100:02d} "
+                          f"to {LAST_YEAR}-{(LAST_YEAR + 1) % 100:02d}.")
     if second != (first + 1) % 100:
         raise InvalidYear(f"A school year runs over two years in a row: {first}-{(first + 1) % 100:02d}.")
     return _from(first)

@@ -45,7 +45,8 @@ def test_a_school_year_runs_from_the_first_of_september_to_the_last_of_august(la
     assert (year.label, year.first_day, year.last_day) == (label, first_day, last_day)
 
 
-@pytest.mark.parametrize("label", ["2025-27", "2025-25", "2025", "25-26", "2025/26", "2025-2026", ""])
+@pytest.mark.parametrize("label", ["2025-27", "2025-25", "2025", "25-26", "2025/26", "2025-2026", "",
+                                   "0000-01", "9999-00", "1899-00", "2099-00"])
 def test_anything_but_two_years_in_a_row_is_not_a_school_year(label):
     with pytest.raises(InvalidYear):
         school_year(label)

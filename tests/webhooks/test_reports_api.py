@@ -53,7 +53,7 @@ def test_another_year_as_csv_one_row_per_figure(mis, runtime, client, admin_toke
     assert json.loads(event.details) == {"year": "2019-20", "format": "csv"} and event.actor.startswith("admin:")
 
 
-@pytest.mark.parametrize("query", ["?year=2019-21", "?year=2019", "?year=", "?year=abcd-ef"])
+@pytest.mark.parametrize("query", ["?year=2019-21", "?year=2019", "?year=", "?year=abcd-ef", "?year=9999-00"])
 def test_a_year_that_is_not_a_school_year_is_a_422_naming_it(runtime, client, admin_token, query):
     response = report(client, admin_token, query)
     assert response.status_code == 422 and set(response.get_json()["errors"]) == {"year"}
