@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from infoshare_workflow.cli.context import cli_actor, migrated_runtime
 
 
-def _school_year(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-    """The year as the API reads it (one set of rules): the shape by the schema, the meaning by the domain."""
-    from marshmallow import ValidationError
-
+def _school_year(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Refuse a year that is not a school year before anything runs (the API's rule, `school_year`)."""
     from infoshare_workflow.records.annual_report import InvalidYear, school_year
-    from infoshare_workflow.schemas.reports import AnnualReportQuerySchema
 
-    if value is None:
-        return None
     try:
-        return school_year(AnnualReportQuerySchema().load({"year": value})["year"])
-    except ValidationError as exc:
-        raise click.BadParameter(" ".join(exc.messages["year"])) from None  # type: ignore[call-overload]
+        return None if value is None else school_year(value).label
     except InvalidYear as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -37,30 +28,24 @@ def report() -> None:
               help="The school year, such as 2025-26 (default: the current one).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, as the API answers.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV: section, figure, value.")
-def report_annual(year: Any, as_json: bool, as_csv: bool) -> None:
-    import csv
+def report_annual(year: str | None, as_json: bool, as_csv: bool) -> None:
     import json
-    import sys
     from zoneinfo import ZoneInfo
 
-    from infoshare_workflow.records.annual_report import annual_report, figure_rows, school_year_of
+    from infoshare_workflow.records.annual_report import annual_report, csv_text, requested_year
     from infoshare_workflow.schemas.reports import AnnualReportSchema
-    from infoshare_workflow.storage.models import utcnow
 
     if as_json and as_csv:
         raise click.UsageError("give --json or --csv, not both")
     runtime = migrated_runtime()
     zone = ZoneInfo(runtime.settings.timezone)
-    year = year or school_year_of(utcnow().astimezone(zone).date())
     with runtime.transaction() as session:
-        view = annual_report(session, year, zone, actor=cli_actor(),
+        view = annual_report(session, requested_year(year, zone), zone, actor=cli_actor(),
                              form="json" if as_json else "csv" if as_csv else "text")
     if as_json:
         click.echo(json.dumps(AnnualReportSchema().dump(view), indent=2))
     elif as_csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["section", "figure", "value"])
-        writer.writerows((s, f, "" if v is None else v) for s, f, v in figure_rows(view["figures"]))
+        click.echo(csv_text(view["figures"]), nl=False)
     else:
         click.echo(f"Annual figures {view['year']}: {view['first_day']:%-d %B %Y} to {view['last_day']:%-d %B %Y} "
                    f"({view['timezone']})")

@@ -16,6 +16,8 @@ erased later.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -29,6 +31,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from infoshare_workflow.records import audit
+from infoshare_workflow.schemas.reports import YEAR_PATTERN
 from infoshare_workflow.storage.models import (
     Case,
     Concern,
@@ -55,7 +58,6 @@ from infoshare_workflow.vocabulary import (
     URGENCIES,
 )
 
-YEAR_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
 _YEAR = re.compile(YEAR_PATTERN)
 FIRST_MONTH = 9  # a school year starts on 1 September
 FIRST_YEAR, LAST_YEAR = 1900, 2098
@@ -93,6 +95,11 @@ def school_year(label: str) -> SchoolYear:
     if second != (first + 1) % 100:
         raise InvalidYear(f"A school year runs over two years in a row: {first}-{(first + 1) % 100:02d}.")
     return _from(first)
+
+
+def requested_year(label: str | None, zone: ZoneInfo) -> SchoolYear:
+    """The school year a reader asked for, or the current one on the school's clock."""
+    return school_year_of(utcnow().astimezone(zone).date()) if label is None else school_year(label)
 
 
 def school_year_of(day: date) -> SchoolYear:
@@ -223,6 +230,11 @@ def _retention(session: Session, start: datetime, end: datetime) -> dict[str, An
             "proposed_for_disposal": reviewed.get("dispose", 0), "erased": erased}
 
 
-def figure_rows(figures: Figures) -> list[tuple[str, str, Any]]:
-    """(section, figure, value) in report order: the CSV's rows and the command line's lines."""
-    return [(section, name, value) for section, values in figures.items() for name, value in values.items()]
+def csv_text(figures: Figures) -> str:
+    """The figures as CSV, one row per figure in report order: section, figure, value (empty for none)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["section", "figure", "value"])
+    writer.writerows((section, name, "" if value is None else value)
+                     for section, values in figures.items() for name, value in values.items())
+    return buffer.getvalue()

@@ -1,8 +1,8 @@
 """Schemas of the annual report (INTERFACES.md §3 `GET /api/v1/reports/annual`, §4 `infoshare report annual`).
 
-The query's shape is checked here (a year written as 2025-26, no unknown keys); whether it names
-a school year (two years in a row) is checked by `records.annual_report`, which the API and the
-command line both call, so they share one set of rules.
+The API's query is checked here (a year written as 2025-26, no unknown keys); whether the year
+names a school year (two years in a row, within the dates a record can hold) is checked by
+`records.annual_report.school_year`, which the API and the command line both call.
 """
 
 from __future__ import annotations

@@ -117,13 +117,14 @@ def reassign(session: Session, case: Case, step: Step, to: str | None, *, reason
     step.assignee = to
     if role_for(step.kind) == "dsl":
         case.dsl_staff_id = to
-    details: dict[str, Any] = {"step": step.kind, "step_id": step.id, "from": former, "to": to, "reason": reason}
-    if explanation is not None:
-        note = Reassignment(case_pk=case.id, step_id=step.id, actor=actor[:64], reason=explanation)
+    note = None if explanation is None else Reassignment(case_pk=case.id, step_id=step.id, actor=actor[:64],
+                                                          reason=explanation)
+    if note is not None:
         session.add(note)
-        session.flush()
-        details["reassignment_id"] = note.id
     session.flush()
+    details: dict[str, Any] = {"step": step.kind, "step_id": step.id, "from": former, "to": to, "reason": reason}
+    if note is not None:
+        details["reassignment_id"] = note.id
     audit.append(session, actor=actor, action="step.reassigned", case_id=case.case_id, details=details)
     _announce(session, case, step, reason="reassigned", former=former)
 
