@@ -1,7 +1,8 @@
 """Shared fixtures: real PostgreSQL and SQLite databases, the real app, signed requests.
 
-Every database test runs on both engines. PostgreSQL gets a fresh database per test run
-(dropped at the end); tables are emptied between tests.
+Every database test runs on both engines, unless it is marked `postgresql_only` (production
+faults, real worker and server processes, PostgreSQL's own locking). PostgreSQL gets a fresh
+database per test run (dropped at the end); tables are emptied between tests.
 """
 
 from __future__ import annotations
@@ -85,7 +86,14 @@ def _fresh(engine: Engine, url: str) -> None:
                 connection.execute(text(f"DELETE FROM {name}"))
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run each database test on both engines, or on PostgreSQL alone when marked `postgresql_only`."""
+    if "database_url" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("postgresql_only") is not None
+        metafunc.parametrize("database_url", ["postgresql"] if only else ["postgresql", "sqlite"], indirect=True)
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 

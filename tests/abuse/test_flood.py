@@ -21,6 +21,8 @@ from .. import factories
 from ..conftest import REDIS_URL, WebProcess
 from .raw_http import Answer, send
 
+pytestmark = pytest.mark.postgresql_only
+
 FLOODER, MIS = "127.0.0.2", "127.0.0.3"
 LIMIT = 30  # webhooks per minute per address
 FLOOD, GENUINE = 120, 15

@@ -33,6 +33,8 @@ from .forms import (
     share_forms,
 )
 
+pytestmark = pytest.mark.postgresql_only
+
 EXAMPLES = int(os.environ.get("INFOSHARE_FORM_EXAMPLES", "20"))
 SETTINGS = hsettings(max_examples=EXAMPLES, deadline=None, database=None,
                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -24,6 +24,8 @@ from ..test_logs import task_links
 from ..workflow import DSL, MANAGER
 from .raw_http import declare_more_than_sent, send, slow_clients
 
+pytestmark = pytest.mark.postgresql_only
+
 SIXTY_FOUR_MIB = 64 * 1024 * 1024
 GENUINE_DEADLINE = 20.0  # seconds: well inside gunicorn's 30 s worker timeout, generous on a loaded machine
 

@@ -33,6 +33,8 @@ from ..tasks.test_workflow_end_to_end import Mailbox
 from ..test_personal_data import SECRETS
 from ..workflow import DSL, DSL_EMAIL, LINK, MANAGER, MANAGER_EMAIL, code_in, csrf_of, share_form, text_of
 
+pytestmark = pytest.mark.postgresql_only
+
 CSC = "csc@council.example"
 RECORDED = {factories.CONTACT_NAME, factories.PUPIL_FAMILY}  # the consent record's party_name, and the surname in it
 MOTHER = "ottoline@example.org"

@@ -35,8 +35,8 @@ from .raw_http import send, slow_clients
 from .test_gunicorn_doors import genuine_webhook, received, stored
 
 NGINX = "/usr/sbin/nginx"
-pytestmark = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason=(
-    f"{NGINX} is not installed (Debian: apt-get install nginx-light; .ci/run installs it)"))
+pytestmark = [pytest.mark.postgresql_only, pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason=(
+    f"{NGINX} is not installed (Debian: apt-get install nginx-light; .ci/run installs it)"))]
 
 GUNICORN_THREADS = 4  # WebProcess runs one gthread worker with 4 threads, as tests/conftest.py says
 SLOW_HEADERS = SLOW_BODIES = GUNICORN_THREADS + 2  # the xfail's kinds of client, each alone more than the threads

@@ -1,0 +1,1 @@
+"""Production faults, on PostgreSQL alone: the fixtures and the stack are in conftest.py."""

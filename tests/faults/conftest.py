@@ -37,12 +37,6 @@ LEASE_SECONDS = 6  # the relay re-sends work a killed worker held after this (th
 
 
 @pytest.fixture
-def database_url(postgresql_url: str) -> str:
-    """Production faults: PostgreSQL only."""
-    return postgresql_url
-
-
-@pytest.fixture
 def mail_server() -> Iterator[tuple[HoldingInbox, DroppingFront]]:
     """The school's SMTP server (accepting until told to refuse) and the front the worker talks to."""
     with smtp_server(HoldingInbox()) as (inbox, url), dropping_front(url) as front:

@@ -45,6 +45,8 @@ from .private_servers import (  # noqa: F401 (fixtures)
     private_stack,
 )
 
+pytestmark = pytest.mark.postgresql_only
+
 CLIENTS = 4
 PACE_SECONDS = 0.5  # between one client's posts: at most CLIENTS / PACE events a second, which the worker keeps up with
 OUTAGE_SECONDS = 3

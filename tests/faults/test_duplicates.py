@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
 from infoshare_workflow.storage.models import AuditEvent, ReceivedEvent
@@ -18,6 +19,8 @@ from infoshare_workflow.storage.models import AuditEvent, ReceivedEvent
 from .. import factories
 from ..conftest import wait_for
 from .conftest import Stack
+
+pytestmark = pytest.mark.postgresql_only
 
 DELIVERIES = 50
 TOLERANCE = 300  # seconds either way

@@ -44,6 +44,8 @@ from .private_servers import (  # noqa: F401 (a fixture)
     private_stack,
 )
 
+pytestmark = pytest.mark.postgresql_only
+
 LEASE_SECONDS = 5  # the product's minimum: lost messages are published again this long after
 CONCERNS = 8
 LOST_AT_LEAST = 10  # mail.send messages waiting in the broker when it is killed (the notices come in a batch)

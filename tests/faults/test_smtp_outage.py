@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from sqlalchemy import select
 
 from infoshare_workflow.mail import delivery
@@ -30,6 +31,8 @@ from infoshare_workflow.storage.models import Email, OutboxMessage
 from .. import factories
 from ..conftest import wait_for
 from .conftest import Stack
+
+pytestmark = pytest.mark.postgresql_only
 
 CONCERNS = 20
 

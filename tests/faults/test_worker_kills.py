@@ -12,11 +12,14 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+import pytest
 import requests
 
 from .. import factories
 from ..conftest import wait_for
 from .conftest import Stack
+
+pytestmark = pytest.mark.postgresql_only
 
 CONCERNS = 500
 CLIENTS = 20

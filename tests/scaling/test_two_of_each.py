@@ -72,9 +72,7 @@ class Deployment:
     beats: list[BeatProcess]
 
 
-@pytest.fixture
-def database_url(postgresql_url: str) -> str:
-    return postgresql_url
+pytestmark = pytest.mark.postgresql_only
 
 
 @pytest.fixture

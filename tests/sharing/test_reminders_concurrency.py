@@ -32,9 +32,7 @@ from ..conftest import worker_env
 N = 1000
 
 
-@pytest.fixture
-def database_url(postgresql_url: str) -> str:
-    return postgresql_url
+pytestmark = pytest.mark.postgresql_only
 
 
 def due_reminders(runtime, n: int = N) -> None:  # type: ignore[no-untyped-def]

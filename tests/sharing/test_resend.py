@@ -192,7 +192,7 @@ def test_the_throttle_outlives_the_process(case_id, runtime, settings):
         restarted.engine.dispose()
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.postgresql_only
 def test_of_two_requests_at_the_same_moment_only_one_sends(case_id, runtime):
     """Both read the step before either writes: the database, not the check in memory, decides."""
     ready, results = threading.Barrier(2), []

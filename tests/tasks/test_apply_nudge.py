@@ -24,10 +24,7 @@ from .. import factories
 from ..conftest import REDIS_URL, WebProcess, WorkerProcess, wait_for
 from ..workflow import DSL, DSL_EMAIL
 
-
-@pytest.fixture
-def database_url(postgresql_url: str) -> str:
-    return postgresql_url
+pytestmark = pytest.mark.postgresql_only
 
 
 @pytest.fixture

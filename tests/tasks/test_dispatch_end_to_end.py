@@ -27,9 +27,7 @@ escalate_after = "4 seconds"
 """
 
 
-@pytest.fixture
-def database_url(postgresql_url: str) -> str:
-    return postgresql_url
+pytestmark = pytest.mark.postgresql_only
 
 
 @pytest.fixture

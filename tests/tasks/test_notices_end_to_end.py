@@ -22,9 +22,7 @@ from ..notices.school import add_pupils, parent
 PUPILS = 500
 
 
-@pytest.fixture
-def database_url(postgresql_url: str) -> str:
-    return postgresql_url
+pytestmark = pytest.mark.postgresql_only
 
 
 @pytest.fixture

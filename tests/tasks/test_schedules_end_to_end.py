@@ -16,10 +16,7 @@ from infoshare_workflow.storage.models import AuditEvent, Schedule, ScheduleRun
 from ..conftest import REDIS_URL, WorkerProcess, wait_for
 from ..schedule_jobs import due_in_a_moment
 
-
-@pytest.fixture
-def database_url(postgresql_url: str) -> str:
-    return postgresql_url
+pytestmark = pytest.mark.postgresql_only
 
 
 @pytest.fixture

@@ -15,12 +15,7 @@ from ..conftest import REDIS_URL, WorkerProcess, answers, wait_for
 from ..parking import post_unapplied
 from ..smtp import free_port
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def database_url(postgresql_url: str) -> str:
-    return postgresql_url
+pytestmark = [pytest.mark.slow, pytest.mark.postgresql_only]
 
 
 def samples(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

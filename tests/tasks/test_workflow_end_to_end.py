@@ -34,9 +34,7 @@ PERSONAL = (factories.PUPIL_GIVEN, factories.PUPIL_FAMILY, factories.PUPIL_DOB, 
             factories.CONCERN_SUMMARY, factories.CONCERN_FACTS, factories.CONCERN_OPINION)
 
 
-@pytest.fixture
-def database_url(postgresql_url: str) -> str:
-    return postgresql_url
+pytestmark = pytest.mark.postgresql_only
 
 
 @pytest.fixture

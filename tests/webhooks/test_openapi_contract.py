@@ -33,9 +33,7 @@ from ..workflow import DSL_EMAIL, MANAGER_EMAIL, answer, consent_given, drain, s
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 
 
-@pytest.fixture
-def database_url(postgresql_url: str) -> str:
-    return postgresql_url
+pytestmark = pytest.mark.postgresql_only
 
 
 def seed(web, settings, runtime) -> None:

@@ -29,7 +29,7 @@ from .browser_steps import (
 )
 from .conftest import School
 
-pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+pytestmark = pytest.mark.postgresql_only
 
 
 def walk_every_page(school: School, page: Any, check: Any) -> None:
