@@ -19,6 +19,7 @@ from sqlalchemy import select
 from infoshare_workflow.cli.schedule import schedule
 from infoshare_workflow.storage.models import AuditEvent, Schedule, ScheduleRun, utcnow
 
+from ..audit_trail import actions
 from ..conftest import ROOT
 from ..schedule_jobs import registered_test_jobs
 from .test_main import run
@@ -118,8 +119,8 @@ def test_run_does_the_sweep_here_at_once_and_says_how_it_went(settings, runtime)
     with runtime.transaction() as session:
         done = session.scalars(select(ScheduleRun)).one()
         assert done.status == "succeeded" and done.requested_by.startswith("cli")
-        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("schedule.run_%"))).all()
-    assert actions == ["schedule.run_requested", "schedule.run_started", "schedule.run_finished"]
+    assert actions(runtime, "schedule.run_") == ["schedule.run_requested", "schedule.run_started",
+                                                 "schedule.run_finished"]
 
 
 def test_run_prints_plain_progress_lines_when_not_on_a_terminal(settings, runtime):

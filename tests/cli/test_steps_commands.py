@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import select
 
-from infoshare_workflow.storage.models import AuditEvent, Reassignment, Step
+from infoshare_workflow.storage.models import Reassignment, Step
 
 from .. import factories
+from ..audit_trail import audited
 from ..workflow import DSL, DSL_EMAIL, MANAGER, drain, latest_to, link_in
 from .test_main import one_line, run, run_in
 
@@ -31,12 +30,6 @@ def step_id(runtime, kind: str = "consent") -> str:
         return str(session.scalars(select(Step.id).where(Step.kind == kind)).one())
 
 
-def audited(runtime, action: str) -> list[tuple[str, dict]]:
-    with runtime.transaction() as session:
-        return [(e.actor, json.loads(e.details)) for e in session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action))]
-
-
 def test_resend_emails_a_fresh_link_says_so_in_one_line_and_is_audited(settings, runtime, app, client, case_id):
     old_link = link_in(latest_to(settings.outbox_dir, DSL_EMAIL))
 
@@ -48,7 +41,7 @@ def test_resend_emails_a_fresh_link_says_so_in_one_line_and_is_audited(settings,
                              "older links no longer work\n")
     assert client.get(old_link).status_code == 410
     assert client.get(link_in(latest_to(settings.outbox_dir, DSL_EMAIL))).status_code == 200
-    [(actor, details)] = audited(runtime, "step.link_resent")
+    [(actor, _, details)] = audited(runtime, "step.link_resent")
     assert actor.startswith("cli") and details["step_id"] == int(step_id(runtime))
 
 
@@ -62,7 +55,7 @@ def test_reassign_moves_the_step_says_so_in_one_line_and_is_audited_with_the_rea
     assert result.stdout == (f"case {case_id} step {step_id(runtime)} (consent): reassigned from {DSL} to "
                              f"{OTHER_DSL}, who was emailed a fresh link\n")
     assert client.get(link_in(latest_to(settings.outbox_dir, OTHER_DSL_EMAIL))).status_code == 200
-    [(actor, details)] = audited(runtime, "step.reassigned")
+    [(actor, _, details)] = audited(runtime, "step.reassigned")
     with runtime.transaction() as session:
         note = session.get(Reassignment, details["reassignment_id"])
         assert note is not None and (note.actor, note.reason) == (actor, "DSL on leave this week")

@@ -3,13 +3,12 @@ role away, and their open steps move at once (golden rule 5; the Timely principl
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import select
 
-from infoshare_workflow.storage.models import AuditEvent, Case, Step
+from infoshare_workflow.storage.models import Case, Step
 
 from .. import factories
+from ..audit_trail import audited
 from ..workflow import DSL, MANAGER, MANAGER_EMAIL, consent_given, drain, latest_to, link_in, submit
 
 OTHER_DSL, OTHER_DSL_EMAIL = "S-03", "s-03@school.example"
@@ -26,11 +25,6 @@ def consent_step(runtime) -> Step:
         return session.scalars(select(Step).where(Step.kind == "consent")).one()
 
 
-def audited(runtime, action: str) -> list[dict]:
-    with runtime.transaction() as session:
-        return [json.loads(e.details) for e in session.scalars(select(AuditEvent).where(AuditEvent.action == action))]
-
-
 def test_a_dsl_marked_inactive_hands_their_open_step_to_another_dsl(mis, runtime, app, settings, client):
     school(mis, DSL, OTHER_DSL)
     mis.post(factories.concern_raised("C-leave", assigned_dsl=DSL))
@@ -45,7 +39,7 @@ def test_a_dsl_marked_inactive_hands_their_open_step_to_another_dsl(mis, runtime
     new_link = link_in(latest_to(settings.outbox_dir, OTHER_DSL_EMAIL))
     assert client.get(new_link).status_code == 200
     assert submit(client, new_link, consent_given()).status_code == 303
-    assert audited(runtime, "step.reassigned") == [
+    assert [r.details for r in audited(runtime, "step.reassigned")] == [
         {"step": "consent", "step_id": consent_step(runtime).id, "from": DSL, "to": OTHER_DSL,
          "reason": "assignee_left"}]
     with runtime.transaction() as session:
@@ -87,14 +81,14 @@ def test_with_nobody_left_in_the_role_every_manager_is_alerted_and_the_next_dsl_
     alert = latest_to(settings.outbox_dir, MANAGER_EMAIL)
     assert alert["Subject"].startswith("Nobody can answer the consent decision for case IS-")
     assert factories.PUPIL_GIVEN not in alert.as_string()
-    assert [a["managers"] for a in audited(runtime, "step.unassigned")] == [[MANAGER]]
+    assert [r.details["managers"] for r in audited(runtime, "step.unassigned")] == [[MANAGER]]
 
     mis.post(factories.staff_upserted(OTHER_DSL, ["dsl"]))
     drain(app)
 
     assert consent_step(runtime).assignee == OTHER_DSL
     assert client.get(link_in(latest_to(settings.outbox_dir, OTHER_DSL_EMAIL))).status_code == 200
-    assert [a["reason"] for a in audited(runtime, "step.reassigned")] == ["assignee_left", "role_filled"]
+    assert [r.details["reason"] for r in audited(runtime, "step.reassigned")] == ["assignee_left", "role_filled"]
 
 
 def test_a_stale_update_does_not_hand_anything_over(mis, runtime, app, settings):

@@ -4,7 +4,6 @@ per step every 10 minutes (golden rules 5, 6 and 7)."""
 
 from __future__ import annotations
 
-import json
 import threading
 from datetime import timedelta
 
@@ -23,10 +22,11 @@ from infoshare_workflow.sharing.resend import (
     request_fresh_link,
     resend_link,
 )
-from infoshare_workflow.storage.models import AuditEvent, Case, Email, Reassignment, Staff, Step, utcnow
+from infoshare_workflow.storage.models import Case, Email, Reassignment, Staff, Step, utcnow
 from infoshare_workflow.storage.runtime import build_runtime
 
 from .. import factories
+from ..audit_trail import audited
 from ..workflow import DSL, DSL_EMAIL, MANAGER, consent_given, drain, latest_to, link_in, read_outbox, submit
 
 OTHER_DSL, OTHER_DSL_EMAIL = "S-03", "s-03@school.example"
@@ -61,12 +61,6 @@ def task_emails(runtime) -> list[str]:
     """Who each task email went to, oldest first."""
     with runtime.transaction() as session:
         return list(session.scalars(select(Email.to_label).where(Email.template == "task").order_by(Email.created_at)))
-
-
-def audited(runtime, action: str) -> list[tuple[str, dict]]:
-    with runtime.transaction() as session:
-        return [(e.actor, json.loads(e.details)) for e in session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq))]
 
 
 def test_resending_emails_the_assignee_a_fresh_link_and_the_old_one_answers_410(case_id, runtime, app, settings,
@@ -110,7 +104,7 @@ def test_a_resend_is_audited_by_step_with_the_actor(case_id, runtime):
     resend(runtime, actor="admin:ops")
 
     assert audited(runtime, "step.link_resent") == [
-        ("admin:ops", {"step": "consent", "step_id": step_id(runtime), "assignee": DSL})]
+        ("admin:ops", case_id, {"step": "consent", "step_id": step_id(runtime), "assignee": DSL})]
 
 
 def test_a_pending_step_cannot_be_resent(case_id, runtime):
@@ -217,7 +211,7 @@ def test_a_fresh_link_is_audited_without_saying_who_asked(case_id, runtime):
     request(runtime)
 
     assert audited(runtime, "step.link_requested") == [
-        ("link-holder", {"step": "consent", "step_id": step_id(runtime), "assignee": DSL})]
+        ("link-holder", case_id, {"step": "consent", "step_id": step_id(runtime), "assignee": DSL})]
 
 
 def test_a_throttled_request_is_not_audited(case_id, runtime):
@@ -270,7 +264,7 @@ def test_a_reassignment_is_audited_with_the_actor_and_its_reason_is_kept_encrypt
     assert kept[1:] == (step_id(runtime), "admin:ops", "DSL on leave this week")
     assert "leave" not in stored  # encrypted at rest
     # The trail is kept for good, so it names the reason's row (erased with the case), not its words.
-    assert audited(runtime, "step.reassigned") == [("admin:ops", {
+    assert audited(runtime, "step.reassigned") == [("admin:ops", case_id, {
         "step": "consent", "step_id": step_id(runtime), "from": DSL, "to": OTHER_DSL,
         "reason": "admin_request", "reassignment_id": kept[0]})]
 

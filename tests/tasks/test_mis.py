@@ -11,17 +11,13 @@ from sqlalchemy import func, select
 from infoshare_workflow.storage.models import AuditEvent, Case, ReceivedEvent, RejectionTally, Staff
 
 from .. import factories
+from ..audit_trail import actions
 from ..conftest import wait_for
 
 
 def cases(runtime):
     with runtime.transaction() as session:
         return session.scalar(select(func.count()).select_from(Case))
-
-
-def audit_actions(runtime):
-    with runtime.transaction() as session:
-        return [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
 
 
 def refused_unsigned(runtime):
@@ -47,15 +43,15 @@ def test_the_same_event_id_twice_makes_one_case_and_an_audited_duplicate(worker,
     send_signed(worker, settings, event, event_id="msg_task_2")
     send_signed(worker, settings, event, event_id="msg_task_2")
 
-    wait_for(lambda: "event.duplicate" in audit_actions(runtime) and cases(runtime) == 1)
-    assert audit_actions(runtime).count("event.accepted") == 1
+    wait_for(lambda: "event.duplicate" in actions(runtime) and cases(runtime) == 1)
+    assert actions(runtime).count("event.accepted") == 1
 
 
 def test_an_invalid_signed_event_is_recorded_as_rejected_with_its_errors_and_changes_nothing(worker, settings,
                                                                                               runtime):
     send_signed(worker, settings, factories.concern_raised("C-task-3", category="gossip"), event_id="msg_task_3")
 
-    wait_for(lambda: "event.rejected" in audit_actions(runtime))
+    wait_for(lambda: "event.rejected" in actions(runtime))
     with runtime.transaction() as session:
         rejected = session.scalars(select(AuditEvent).where(AuditEvent.action == "event.rejected")).one()
         assert session.scalar(select(func.count()).select_from(ReceivedEvent)) == 0

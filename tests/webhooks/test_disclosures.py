@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from infoshare_workflow.storage.models import AuditEvent, Disclosure, utcnow
 
 from .. import factories
+from ..audit_trail import actions
 from ..workflow import (
     DSL_EMAIL,
     MANAGER_EMAIL,
@@ -47,11 +48,6 @@ def shared(mis, runtime, app, settings, client) -> tuple[str, str, dict[str, int
 
 def codes_sent(settings) -> list[str]:
     return [code_in(m) for m in read_outbox(settings.outbox_dir) if m["Subject"].startswith("Your code")]
-
-
-def actions(runtime) -> list[str]:
-    with runtime.transaction() as session:
-        return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
 
 
 def test_the_button_emails_a_code_to_the_recipient_and_reveals_nothing(mis, runtime, app, settings, client):

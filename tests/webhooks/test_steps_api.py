@@ -7,9 +7,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from infoshare_workflow.storage.models import AdminToken, AuditEvent
+from infoshare_workflow.storage.models import AdminToken
 
 from .. import factories
+from ..audit_trail import audited
 from ..workflow import DSL, DSL_EMAIL, MANAGER, consent_given, drain, latest_to, link_in, submit
 
 OTHER_DSL, OTHER_DSL_EMAIL = "S-03", "s-03@school.example"
@@ -40,12 +41,6 @@ def case(mis, app, admin) -> dict:
 def step_path(case: dict, kind: str = "consent", action: str = "resend") -> str:
     step = next(s for s in case["steps"] if s["kind"] == kind)
     return f"/api/v1/cases/{case['case_id']}/steps/{step['id']}/{action}"
-
-
-def audited(runtime, action: str) -> list[tuple[str, str, dict]]:
-    with runtime.transaction() as session:
-        return [(e.actor, e.case_id, json.loads(e.details)) for e in session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq))]
 
 
 def token_name(runtime) -> str:
