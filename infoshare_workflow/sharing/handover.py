@@ -39,7 +39,8 @@ def hand_over(session: Session, staff_id: str, held_before: set[str], held_now: 
 
 def _open_steps(session: Session, role: str, assignee: str | None) -> list[Step]:
     held = Step.assignee.is_(None) if assignee is None else Step.assignee == assignee
-    steps = session.scalars(select(Step).where(Step.status == "open", held).order_by(Step.id))
+    # Locked as read, in id order (steps.lock_step: a step's row before its links).
+    steps = session.scalars(select(Step).where(Step.status == "open", held).order_by(Step.id).with_for_update())
     return [step for step in steps if role_for(step.kind) == role]
 
 

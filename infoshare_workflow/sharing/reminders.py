@@ -67,9 +67,13 @@ def claim_due_timers(session: Session, now: datetime, limit: int = BATCH,
                      skip: Collection[int] = ()) -> list[DuePoint]:
     """Lock up to `limit` due timers (but those in `skip`) and read their steps and cases, in one query.
 
-    Only the timers are locked (FOR UPDATE OF step_timers), as when the steps were read apart;
-    the steps and cases come in the same statement (a join), so a batch sends no list of step
-    ids back to the database and runs one query, not two.
+    The steps and cases come in the same statement (a join), so a batch sends no list of step
+    ids back to the database and runs one query, not two. The timers and their steps are
+    locked (FOR UPDATE OF step_timers, steps), and a timer whose step another transaction holds
+    is skipped, like a timer another dispatcher holds: a step being answered right now is left
+    alone (answering locks the step, then closes its links and cancels its timers), and the
+    next pass finds its timers cancelled. Locking only the timers let an answer and a reminder
+    each wait for the other's row: a deadlock, with the DSL's answer as likely to fail as the pass.
     """
     query = (select(StepTimer.id, StepTimer.kind, StepTimer.due_at, StepTimer.step_id, Step.kind, Step.status,
                     Step.assignee, Step.due_at, Step.reminders_sent, Case.case_id, Case.urgency)
@@ -78,7 +82,7 @@ def claim_due_timers(session: Session, now: datetime, limit: int = BATCH,
     if skip:
         query = query.where(StepTimer.id.not_in(skip))
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=StepTimer)
+        query = query.with_for_update(skip_locked=True, of=[StepTimer, Step])
     return [DuePoint(*row) for row in session.execute(query)]
 
 

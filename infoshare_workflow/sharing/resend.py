@@ -12,8 +12,9 @@ answer 410). Golden rule 7: each is audited (`step.link_resent`, `step.link_requ
 `step.reassigned`) by step id and kind, never with personal data: a reassignment's reason
 is free text, so it is kept encrypted on its own row and erased with the case.
 
-Lock order: older links are closed (task_links) before the step row is written, the order
-an answer takes, so a request racing an answer waits rather than deadlocks.
+Lock order: each takes the step's row first (`steps.lock_step`), then closes the older
+links, the order an answer and the dispatcher take, so a request racing an answer waits for
+it rather than deadlocking, and then sees whether the step is still open.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infoshare_workflow.access.links import close_links
 from infoshare_workflow.people.staff import roles_held
 from infoshare_workflow.records import audit
 from infoshare_workflow.schemas.api import StepReassignSchema
-from infoshare_workflow.sharing.steps import ROLE_LABELS, reassign, role_for, send_task_email
+from infoshare_workflow.sharing.steps import ROLE_LABELS, lock_step, reassign, role_for, send_task_email
 from infoshare_workflow.storage.models import Case, Staff, Step, utcnow
 
 REQUEST_INTERVAL = timedelta(minutes=10)
@@ -81,6 +82,7 @@ def find_step(session: Session, case_id: str, step_id: int | None) -> Step:
 
 def resend_link(session: Session, step: Step, *, actor: str) -> None:
     """Email the assignee a fresh link to the open step; every older link of the step dies."""
+    lock_step(session, step)
     _check_sendable(session, step)
     close_links(session, step.id)
     send_task_email(session, step.case, step, reason="resent")
@@ -91,23 +93,18 @@ def resend_link(session: Session, step: Step, *, actor: str) -> None:
 def request_fresh_link(session: Session, step: Step, *, now: datetime | None = None) -> bool:
     """For the holder of a dead link: email the step's assignee (never the requester) a fresh link.
 
-    At most once per step every 10 minutes, counted in the database (the conditional UPDATE
-    lets one of two concurrent requests through, whatever process serves them); False when
-    throttled. Raises StepUnavailable when the step is not open or its assignee cannot be
-    emailed.
+    At most once per step every 10 minutes, counted in the database: the step is read under
+    its row lock, so of two concurrent requests, whatever process serves them, the second
+    waits and then sees the first's time; False when throttled. Raises StepUnavailable when
+    the step is not open or its assignee cannot be emailed.
     """
     now = now or utcnow()
+    lock_step(session, step)
     _check_sendable(session, step)
     if step.link_requested_at is not None and now - step.link_requested_at < REQUEST_INTERVAL:
         return False
-    close_links(session, step.id)  # before the step row: see the module docstring
-    claimed = session.execute(
-        update(Step).where(Step.id == step.id, Step.status == "open",
-                           or_(Step.link_requested_at.is_(None), Step.link_requested_at <= now - REQUEST_INTERVAL))
-        .values(link_requested_at=now).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:  # another request got there first and sent one
-        return False
-    session.expire(step, ["link_requested_at"])
+    step.link_requested_at = now
+    close_links(session, step.id)
     send_task_email(session, step.case, step, reason="requested")
     audit.append(session, actor=REQUESTER, action="step.link_requested", case_id=step.case.case_id,
                  details={"step": step.kind, "step_id": step.id, "assignee": step.assignee})
@@ -119,6 +116,7 @@ def reassign_step(session: Session, step: Step, staff_id: str, *, reason: str, a
     current assignee), for a reason: the old links die and the new assignee gets a fresh one.
     Audited as `step.reassigned` with the actor; the reason, free text, is kept encrypted beside
     it (`steps.reassign`)."""
+    lock_step(session, step)
     if step.status != "open":
         raise StepNotOpen(_not_open(step))
     try:

@@ -185,10 +185,29 @@ def resolve_link(session: Session, link_id: str) -> tuple[TaskLink, Step, Case]:
     return link, step, step.case
 
 
+def lock_step(session: Session, step: Step) -> None:
+    """Take the step's row lock and read the step again, before changing it or its links or timers.
+
+    The lock order for everything that writes a step (answering it, resending or reassigning
+    it, handing it over, firing its reminders) is the step's row first, then its links and
+    timers. Two writers of one step then take turns, and the second sees what the first did,
+    instead of each holding a row the other needs (a deadlock, which fails one of them). On
+    SQLite every transaction already runs alone (BEGIN IMMEDIATE), and the lock is not written.
+    """
+    session.refresh(step, with_for_update=True)
+
+
 def claim(session: Session, link_id: str) -> tuple[TaskLink, Step, Case]:
-    """Resolve and use the link once, inside the caller's transaction."""
+    """Resolve and use the link once, inside the caller's transaction.
+
+    The step is locked first (`lock_step`): a step often has two live links (the first email's
+    and a reminder's), and each link's own claim cannot see the other. So two answers at once
+    take turns, and the second finds the step closed (LinkGone, a 410) instead of recording a
+    second decision (golden rule 7: one decision, on the record).
+    """
     link, step, case = resolve_link(session, link_id)
-    if not claim_task_link(session, link_id):
+    lock_step(session, step)
+    if task_link_state(link, step) is not LinkState.LIVE or not claim_task_link(session, link_id):
         raise LinkGone(link_id)
     return link, step, case
 
