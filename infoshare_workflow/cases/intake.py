@@ -39,6 +39,7 @@ from infoshare_workflow.schemas.fields import check_text
 from infoshare_workflow.schemas.mis_events import MisEvent, load_event
 from infoshare_workflow.sharing.handover import hand_over
 from infoshare_workflow.storage.db import insert
+from infoshare_workflow.storage.locks import lock_case
 from infoshare_workflow.storage.models import ReceivedEvent, utcnow
 from infoshare_workflow.storage.runtime import Runtime
 from infoshare_workflow.timeliness.calendar import record_closures
@@ -58,7 +59,8 @@ class UnknownConcern(LookupError):
 
 
 class NotYetApplicable(RuntimeError):
-    """An update arrived before its concern's case was opened; the worker tries again shortly."""
+    """An update arrived before its concern's case was opened, or while another transaction is
+    changing the case; the worker tries again shortly."""
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,8 @@ def _apply_row(session: Session, row: ReceivedEvent) -> None:
     elif event.type == "concern.updated":
         case = case_for_concern(session, data["concern_id"])
         if case is None:
+            raise NotYetApplicable(event_id)
+        if not lock_case(session, case, wait=False):  # being answered or erased: next pass (storage/locks.py)
             raise NotYetApplicable(event_id)
         # DOMAIN.md "Retention": an erased case takes nothing back (the MIS does not know it is gone).
         discarded = case.status == "disposed"

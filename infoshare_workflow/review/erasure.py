@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from infoshare_workflow.access.links import close_links
 from infoshare_workflow.cases.intake import ACCEPTED, ERASED
 from infoshare_workflow.records import audit
+from infoshare_workflow.storage.locks import lock_case
 from infoshare_workflow.storage.models import (
     Case,
     ChronologyEntry,
@@ -51,6 +52,7 @@ def erase_case(session: Session, disposal: Disposal, *, run_id: int | None, now:
     """Erase the case of a disposal whose wait is over; returns the tombstone's report row."""
     now = now or utcnow()
     case = disposal.case
+    lock_case(session, case)  # before anything under it: storage/locks.py
     concern = session.get(Concern, case.concern_pk)
     assert concern is not None
     pupil_id = concern.pupil_id

@@ -62,8 +62,8 @@ def erase_due(runtime: Runtime, run_id: int, progress: Progress, report: Reporte
         with runtime.transaction() as session:
             query = (select(Disposal).join(Case, Case.id == Disposal.case_pk)
                      .where(_erasable(now), Disposal.id > after).order_by(Disposal.id).limit(1))
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=Disposal)
+            if session.get_bind().dialect.name == "postgresql":  # the case first, and never waiting: storage/locks.py
+                query = query.with_for_update(skip_locked=True, of=[Case, Disposal])
             disposal = session.scalars(query).first()
             if disposal is None:
                 return erased

@@ -39,8 +39,9 @@ def hand_over(session: Session, staff_id: str, held_before: set[str], held_now: 
 
 def _open_steps(session: Session, role: str, assignee: str | None) -> list[Step]:
     held = Step.assignee.is_(None) if assignee is None else Step.assignee == assignee
-    # Locked as read, in id order (steps.lock_step: a step's row before its links).
-    steps = session.scalars(select(Step).where(Step.status == "open", held).order_by(Step.id).with_for_update())
+    # Locked as read, each case before its steps and in id order (storage/locks.py).
+    steps = session.scalars(select(Step).join(Case, Case.id == Step.case_pk).where(Step.status == "open", held)
+                            .order_by(Case.id, Step.id).with_for_update(of=[Case, Step]))
     return [step for step in steps if role_for(step.kind) == role]
 
 
@@ -54,5 +55,5 @@ def _reroute_cases(session: Session, staff_id: str | None) -> None:
     """Open cases whose DSL left (or that had none), with no open DSL step to carry the change:
     their next steps (consultation under way) go to the DSL that routing chooses now."""
     held = Case.dsl_staff_id.is_(None) if staff_id is None else Case.dsl_staff_id == staff_id
-    for case in session.scalars(select(Case).where(Case.status == "open", held)):
+    for case in session.scalars(select(Case).where(Case.status == "open", held).order_by(Case.id).with_for_update()):
         case.dsl_staff_id = route_to(session, "dsl")

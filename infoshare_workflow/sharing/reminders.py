@@ -71,9 +71,9 @@ def claim_due_timers(session: Session, now: datetime, limit: int = BATCH,
     ids back to the database and runs one query, not two. The timers and their steps are
     locked (FOR UPDATE OF step_timers, steps), and a timer whose step another transaction holds
     is skipped, like a timer another dispatcher holds: a step being answered right now is left
-    alone (answering locks the step, then closes its links and cancels its timers), and the
-    next pass finds its timers cancelled. Locking only the timers let an answer and a reminder
-    each wait for the other's row: a deadlock, with the DSL's answer as likely to fail as the pass.
+    alone, and the next pass finds its timers cancelled. So the dispatcher never waits for a
+    row (storage/locks.py). Locking only the timers let an answer and a reminder each wait for
+    the other's row: a deadlock, with the DSL's answer as likely to fail as the pass.
     """
     query = (select(StepTimer.id, StepTimer.kind, StepTimer.due_at, StepTimer.step_id, Step.kind, Step.status,
                     Step.assignee, Step.due_at, Step.reminders_sent, Case.case_id, Case.urgency)

@@ -12,9 +12,9 @@ answer 410). Golden rule 7: each is audited (`step.link_resent`, `step.link_requ
 `step.reassigned`) by step id and kind, never with personal data: a reassignment's reason
 is free text, so it is kept encrypted on its own row and erased with the case.
 
-Lock order: each takes the step's row first (`steps.lock_step`), then closes the older
-links, the order an answer and the dispatcher take, so a request racing an answer waits for
-it rather than deadlocking, and then sees whether the step is still open.
+Lock order: each takes the case's and the step's rows first (`steps.lock_step`,
+storage/locks.py), then closes the older links, as an answer does, so a request racing an
+answer waits for it rather than deadlocking, and then sees whether the step is still open.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from infoshare_workflow.access.links import LinkState, claim_task_link, close_li
 from infoshare_workflow.mail.messages import queue_email
 from infoshare_workflow.people.staff import active_with_role, route_to
 from infoshare_workflow.records import audit
+from infoshare_workflow.storage.locks import lock_case
 from infoshare_workflow.storage.models import Case, DecisionRecord, Reassignment, Staff, Step, TaskLink, utcnow
 from infoshare_workflow.timeliness import due_dates
 
@@ -186,14 +187,9 @@ def resolve_link(session: Session, link_id: str) -> tuple[TaskLink, Step, Case]:
 
 
 def lock_step(session: Session, step: Step) -> None:
-    """Take the step's row lock and read the step again, before changing it or its links or timers.
-
-    The lock order for everything that writes a step (answering it, resending or reassigning
-    it, handing it over, firing its reminders) is the step's row first, then its links and
-    timers. Two writers of one step then take turns, and the second sees what the first did,
-    instead of each holding a row the other needs (a deadlock, which fails one of them). On
-    SQLite every transaction already runs alone (BEGIN IMMEDIATE), and the lock is not written.
-    """
+    """Take the step's case, then the step (storage/locks.py: the order every writer of a case
+    keeps), and read both again, before changing the step, its links or its timers."""
+    lock_case(session, step.case)
     session.refresh(step, with_for_update=True)
 
 

@@ -3,6 +3,7 @@ is erased until the wait ends; a rejection, a cancellation or a legal hold erase
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -16,6 +17,7 @@ from infoshare_workflow.review.holds import set_legal_hold
 from infoshare_workflow.settings.policy import Policy, d
 from infoshare_workflow.storage.models import Case, Disposal, ReviewList, utcnow
 
+from ..concurrency import side_by_side
 from .school import DSL, MANAGER, MANAGER2, Report, case_row, due_cases, no_progress, staff
 
 
@@ -177,4 +179,38 @@ def test_an_admin_can_cancel_a_proposal(mis, runtime):
     with runtime.transaction() as session:
         case = session.scalars(select(Case).where(Case.case_id == case_id)).one()
         cancel(session, live_disposal(session, case), actor="admin:ops", reason="Wrong case")
+    assert disposal_of(runtime, case_id).status == "cancelled"
+
+
+@pytest.mark.postgresql_only
+def test_a_legal_hold_placed_as_the_sweep_reaches_the_case_stops_its_erasure(mis, runtime):
+    """The hold has written the case and is held there until the sweep has claimed what it will
+    erase (or two seconds): the sweep must pass over the case, not erase it once the hold is on
+    (or deadlock with it, and fail one of the two)."""
+    case_id, _ = approved(mis, runtime)
+    erase_at = disposal_of(runtime, case_id).erase_at
+    written, claimed = threading.Event(), threading.Event()
+
+    def hold(_conn, _cursor, statement: str, *_) -> None:
+        name = threading.current_thread().name
+        if name == "hold" and statement.startswith("UPDATE cases"):
+            written.set()
+            claimed.wait(timeout=2)
+        elif name == "sweep" and "FOR UPDATE" in statement and "FROM disposals" in statement:
+            claimed.set()
+
+    def place_hold() -> bool:
+        with runtime.transaction() as session:
+            case = session.scalars(select(Case).where(Case.case_id == case_id)).one()
+            return set_legal_hold(session, case, hold=True, reason="Police investigation", actor="admin:ops")
+
+    def sweep_once_written() -> int:
+        written.wait(timeout=10)
+        return erase_due(runtime, erase_at + timedelta(seconds=1))[0]
+
+    outcomes = side_by_side(runtime, {"after_cursor_execute": hold}, hold=place_hold, sweep=sweep_once_written)
+
+    assert outcomes == {"hold": True, "sweep": 0}
+    case = case_row(runtime, case_id)
+    assert case.legal_hold and case.status != "disposed"
     assert disposal_of(runtime, case_id).status == "cancelled"

@@ -5,11 +5,14 @@ audit chain remain, and the chain still verifies."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
+import pytest
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select, text, update
 
+from infoshare_workflow.cases.intake import apply_pending
 from infoshare_workflow.records import audit
 from infoshare_workflow.review import sweep
 from infoshare_workflow.review.answers import Answer, record
@@ -20,6 +23,8 @@ from infoshare_workflow.sharing.resend import reassign_step
 from infoshare_workflow.storage.models import (
     Base,
     Case,
+    ChronologyEntry,
+    Concern,
     Disposal,
     ReceivedEvent,
     ReviewList,
@@ -29,6 +34,7 @@ from infoshare_workflow.storage.models import (
 )
 
 from .. import factories
+from ..concurrency import side_by_side
 from ..parking import post_unapplied
 from ..workflow import (
     DSL,
@@ -45,7 +51,7 @@ from ..workflow import (
     submit,
 )
 from .school import Report, no_progress
-from .test_disposal import answer, disposal_of, erase_due, listed, propose, the_list
+from .test_disposal import answer, approved, disposal_of, erase_due, listed, propose, the_list
 
 PUPIL = {"mis_id": "P-ERASE", "given_name": "Wilhelmina", "family_name": "Zanzibar-Quist",
          "date_of_birth": "2011-02-03", "year_group": "Year 9", "email": "wil.zq@pupils.example",
@@ -214,3 +220,41 @@ def test_report_rows_written_before_they_named_their_pupil_are_read_once_and_era
             select(RunReportItem).order_by(RunReportItem.id))]
     assert left == [("contact_without_email", "P-ELSEWHERE", {"pupil": "P-ELSEWHERE", "contact": "Someone Else"}),
                     ("disposal", None, {"case_id": "IS-OLD"})]
+
+
+@pytest.mark.postgresql_only
+def test_an_addendum_applied_while_its_case_is_erased_is_erased_with_it(mis, runtime, client, settings):
+    """The worker applying a `concern.updated` has read the case, not yet disposed, and is held
+    there until the erasure has emptied the chronology (or two seconds, when the erasure rightly
+    holds the case): the addendum must not land after the emptying and outlive the case."""
+    case_id, _ = approved(mis, runtime)
+    with runtime.transaction() as session:
+        concern_id = session.scalars(select(Concern.concern_id).join(Case, Case.concern_pk == Concern.id)
+                                     .where(Case.case_id == case_id)).one()
+    post_unapplied(client, settings, factories.concern_updated(concern_id, facts_addendum="Seen at the gate again"))
+    emptied, read = threading.Event(), threading.Event()
+
+    def hold(_conn, _cursor, statement: str, *_) -> None:
+        if threading.current_thread().name == "apply" and statement.startswith("SELECT cases.") and not read.is_set():
+            read.set()
+            emptied.wait(timeout=2)
+
+    def reach(_conn, _cursor, statement: str, *_) -> None:
+        if threading.current_thread().name == "erase" and statement.startswith("DELETE FROM chronology"):
+            emptied.set()
+
+    def erase_once_read() -> int:
+        read.wait(timeout=10)
+        return erase_due(runtime, disposal_of(runtime, case_id).erase_at + timedelta(seconds=1))[0]
+
+    outcomes = side_by_side(runtime, {"after_cursor_execute": hold, "before_cursor_execute": reach},
+                            apply=lambda: apply_pending(runtime.sessions), erase=erase_once_read)
+    apply_pending(runtime.sessions)  # a next pass: the erased event is not applied
+
+    assert outcomes["erase"] == 1, outcomes
+    with runtime.transaction() as session:
+        case = session.scalars(select(Case).where(Case.case_id == case_id)).one()
+        assert case.status == "disposed"
+        assert session.scalars(select(ChronologyEntry).where(ChronologyEntry.case_pk == case.id)).all() == []
+        assert session.scalars(select(ReceivedEvent.outcome).where(ReceivedEvent.type == "concern.updated")).one() \
+            == "erased"

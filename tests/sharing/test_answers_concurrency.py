@@ -22,22 +22,37 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from infoshare_workflow.access.links import issue_task_link
+from infoshare_workflow.cases.intake import apply_pending
 from infoshare_workflow.settings.policy import parse_policy
 from infoshare_workflow.sharing.answers import answer
 from infoshare_workflow.sharing.reminders import dispatch_timers
-from infoshare_workflow.storage.models import DecisionRecord, Email, Step, StepTimer, TaskLink, utcnow
+from infoshare_workflow.storage.models import (
+    Case,
+    DecisionRecord,
+    Email,
+    ReceivedEvent,
+    Step,
+    StepTimer,
+    TaskLink,
+    utcnow,
+)
 
 from .. import factories
 from ..audit_trail import actions
-from ..workflow import DSL, MANAGER, consent_given, drain
+from ..concurrency import side_by_side
+from ..parking import post_unapplied
+from ..workflow import DSL, MANAGER, consent_given, drain, share_form, walk_to_share
 
 pytestmark = pytest.mark.postgresql_only
-# The consent step's first reminder comes 30 s after it opens, the next at 60 s.
+# A standard step's first reminder comes 30 s after it opens, the next at 60 s; a high one is
+# due sooner, so raising the urgency re-plans the open step.
 POLICY = {"steps": {"standard": {"consent": "60 seconds", "consultation": "60 seconds", "share": "60 seconds",
-                                 "reminders": [0.5, 1.0], "escalate_after": "30 seconds"}}}
+                                 "reminders": [0.5, 1.0], "escalate_after": "30 seconds"},
+                    "high": {"consent": "30 seconds", "consultation": "30 seconds", "share": "30 seconds",
+                             "reminders": [0.5, 1.0], "escalate_after": "30 seconds"}}}
 
 
 @pytest.fixture
@@ -57,34 +72,6 @@ def links(mis, app, runtime) -> list[str]:
         issue_task_link(session, step, utcnow() + timedelta(days=7))
     with runtime.transaction() as session:
         return list(session.scalars(select(TaskLink.id).order_by(TaskLink.created_at)))
-
-
-Hook = Callable[..., None]
-
-
-def side_by_side(runtime, hooks: dict[str, Hook], **bodies: Callable[[], Any]) -> dict[str, Any]:
-    """Run each body in a thread of its name, with `hooks` (engine events: `after_cursor_execute`
-    ...) listening meanwhile; what each body returned, or the exception it raised."""
-    outcomes: dict[str, Any] = {}
-
-    def run(name: str, body: Callable[[], Any]) -> None:
-        try:
-            outcomes[name] = body()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test reads
-            outcomes[name] = exc
-
-    for name, hook in hooks.items():
-        event.listen(runtime.engine, name, hook)
-    try:
-        threads = [threading.Thread(target=run, args=(name, body), name=name) for name, body in bodies.items()]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-    finally:
-        for name, hook in hooks.items():
-            event.remove(runtime.engine, name, hook)
-    return outcomes
 
 
 def answering(runtime, link_id: str) -> Callable[[], str]:
@@ -155,3 +142,42 @@ def test_an_answer_while_the_dispatcher_fires_the_steps_reminder_waits_for_it_an
         to_dsl = session.scalars(select(Email.context).where(Email.template == "task", Email.to_label == f"staff:{DSL}")
                                  .order_by(Email.created_at)).all()
     assert [c["reason"] for c in to_dsl] == ["opened", "reminder"]  # the first email, then the reminder, once
+
+
+def test_a_share_decision_while_the_mis_raises_the_urgency_goes_first_and_both_succeed(mis, runtime, app, settings,
+                                                                                          client):
+    """The decision has locked its step and is held there until the MIS update has written the
+    case (or two seconds, when the update rightly keeps off the busy case): then the decision
+    closes the case while the update re-plans the open share step."""
+    recipients, case_id = walk_to_share(mis, runtime, app, settings, client, consent_given())
+    with runtime.transaction() as session:
+        link_id = session.scalars(select(TaskLink.id).join(Step, Step.id == TaskLink.step_id)
+                                  .where(Step.kind == "share", TaskLink.used_at.is_(None))).one()
+    post_unapplied(client, settings, factories.concern_updated("C-wf-1", urgency="high"))
+    locked, written = threading.Event(), threading.Event()
+
+    def hold(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        name = threading.current_thread().name
+        if name == "decision" and statement.startswith("SELECT steps.") and "FOR UPDATE" in statement:
+            locked.set()
+            written.wait(timeout=2)
+        elif name == "update" and statement.startswith("UPDATE cases"):
+            written.set()
+
+    def decide() -> str:
+        with runtime.transaction() as session:
+            return answer(session, link_id, share_form([recipients["csc"]]), "Europe/London")[1].kind
+
+    def update_once_locked() -> int:
+        locked.wait(timeout=10)
+        return apply_pending(runtime.sessions)
+
+    outcomes = side_by_side(runtime, {"after_cursor_execute": hold}, decision=decide, update=update_once_locked)
+
+    assert outcomes == {"decision": "share", "update": 0}  # the case was busy: the update waits for the next pass
+    assert apply_pending(runtime.sessions) == 1
+    with runtime.transaction() as session:
+        case = session.scalars(select(Case).where(Case.case_id == case_id)).one()
+        assert (case.status, case.outcome, case.urgency) == ("closed", "shared", "high")
+        assert session.scalar(select(func.count()).select_from(ReceivedEvent).where(
+            ReceivedEvent.applied_at.is_(None))) == 0

@@ -1,0 +1,39 @@
+"""The order in which writers of a case take its rows, so that two of them wait, never deadlock.
+
+A transaction that changes a case's steps, or the case itself alongside other rows, takes
+the case's row first (`lock_case`), then the step it acts on (`sharing.steps.lock_step`),
+then that step's links and timers. Answering a task, resending or reassigning it, handing
+steps over when staff leave (cases in id order), applying a `concern.updated` from the MIS,
+placing a legal hold and erasing a case all do. Applying an MIS event already holds its
+inbox row, which erasing the case also writes, so it never waits for the case: it takes the
+case only if it is free (`wait=False`) and otherwise leaves the event for the next pass. Two writers of one case then take turns,
+and the second reads what the first committed: a second answer to a step finds it
+answered, an addendum to a case being erased finds it erased. Taken in any other order,
+each could hold a row the other needs: PostgreSQL then fails one of them (a DSL's good
+answer could meet an error page, golden rule 5). The dispatcher and the retention sweep
+keep to the rule by never waiting: they claim only rows they can lock at once (SKIP
+LOCKED; the sweep takes the case with its disposal), so they can never close a cycle.
+
+On SQLite every transaction already runs alone (BEGIN IMMEDIATE); `FOR UPDATE` is not
+written there, and reading the row again is all these functions do.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from infoshare_workflow.storage.models import Case
+
+
+def lock_case(session: Session, case: Case, *, wait: bool = True) -> bool:
+    """Take the case's row lock and read the case again; True once it is held.
+
+    By default this waits for any other writer of the case. With `wait=False` it returns False
+    at once when another transaction holds the case (SKIP LOCKED), holding nothing.
+    """
+    if not wait and session.scalars(select(Case.id).where(Case.id == case.id)
+                                    .with_for_update(skip_locked=True)).first() is None:
+        return False
+    session.refresh(case, with_for_update=True)
+    return True
