@@ -28,6 +28,7 @@ from infoshare_workflow.review.disposals import (
     reject,
 )
 from infoshare_workflow.review.lists import complete_if_done, open_cases, open_list, send_list
+from infoshare_workflow.storage.locks import lock_cases
 from infoshare_workflow.storage.models import Case, Disposal, ReviewItem, ReviewList, utcnow
 
 
@@ -55,6 +56,7 @@ def record(session: Session, review_list: ReviewList, answers: dict[str, Answer]
     Raises AnswerRefused (field -> message) when a rule refuses one, and then records none.
     """
     now = now or utcnow()
+    lock_cases(session, answers)  # a hold or an erasure under way finishes first (storage/locks.py)
     items = {case.case_id: _item_for(session, review_list, case)
              for case in open_cases(session, review_list, among=set(answers))}
     errors: dict[str, str] = {}

@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 
 from infoshare_workflow.records import audit
 from infoshare_workflow.review.disposals import cancel, live_disposal
+from infoshare_workflow.storage.locks import lock_case
 from infoshare_workflow.storage.models import Case
 
 
 def set_legal_hold(session: Session, case: Case, *, hold: bool, reason: str, actor: str) -> bool:
     """Place or lift the hold; True when it changed. A hold stops any disposal under way."""
+    lock_case(session, case)  # an erasure or a review answer under way finishes first (storage/locks.py)
     if case.status == "disposed":
         raise ValueError("a disposed case has nothing left to hold")
     if case.legal_hold == hold:

@@ -4,7 +4,8 @@ A transaction that changes a case's steps, or the case itself alongside other ro
 the case's row first (`lock_case`), then the step it acts on (`sharing.steps.lock_step`),
 then that step's links and timers. Answering a task, resending or reassigning it, handing
 steps over when staff leave (cases in id order), applying a `concern.updated` from the MIS,
-placing a legal hold and erasing a case all do. Applying an MIS event already holds its
+answering a retention review list (its cases in id order, `lock_cases`), placing a legal
+hold and erasing a case all do. Applying an MIS event already holds its
 inbox row, which erasing the case also writes, so it never waits for the case: it takes the
 case only if it is free (`wait=False`) and otherwise leaves the event for the next pass. Two writers of one case then take turns,
 and the second reads what the first committed: a second answer to a step finds it
@@ -19,6 +20,8 @@ written there, and reading the row again is all these functions do.
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,3 +40,9 @@ def lock_case(session: Session, case: Case, *, wait: bool = True) -> bool:
         return False
     session.refresh(case, with_for_update=True)
     return True
+
+
+def lock_cases(session: Session, case_ids: Collection[str]) -> None:
+    """Take the rows of the cases with these references, in id order (so that two writers of
+    several cases cannot each hold one the other needs); read them afresh after this."""
+    session.execute(select(Case.id).where(Case.case_id.in_(set(case_ids))).order_by(Case.id).with_for_update())

@@ -214,3 +214,36 @@ def test_a_legal_hold_placed_as_the_sweep_reaches_the_case_stops_its_erasure(mis
     case = case_row(runtime, case_id)
     assert case.legal_hold and case.status != "disposed"
     assert disposal_of(runtime, case_id).status == "cancelled"
+
+
+@pytest.mark.postgresql_only
+def test_a_disposal_proposed_as_a_legal_hold_is_placed_is_refused(mis, runtime):
+    """The hold has taken the case and is held there until the DSL's answer has read the list's
+    cases (or two seconds, when the answer rightly waits for the case): the answer must see the
+    hold, not propose to dispose of a case the hold never saw a disposal for."""
+    [case_id] = listed(mis, runtime)
+    taken, read = threading.Event(), threading.Event()
+
+    def hold(_conn, _cursor, statement: str, *_) -> None:
+        name = threading.current_thread().name
+        locks_case = ("FOR UPDATE" in statement and "FROM cases" in statement) or statement.startswith("UPDATE cases")
+        if name == "hold" and locks_case and not taken.is_set():
+            taken.set()
+            read.wait(timeout=2)
+        elif name == "answer" and "FROM cases" in statement:
+            read.set()
+
+    def place_hold() -> bool:
+        with runtime.transaction() as session:
+            case = session.scalars(select(Case).where(Case.case_id == case_id)).one()
+            return set_legal_hold(session, case, hold=True, reason="Police investigation", actor="admin:ops")
+
+    def propose_once_taken() -> None:
+        taken.wait(timeout=10)
+        propose(runtime, case_id)
+
+    outcomes = side_by_side(runtime, {"after_cursor_execute": hold}, hold=place_hold, answer=propose_once_taken)
+
+    assert outcomes["hold"] is True
+    assert isinstance(outcomes["answer"], AnswerRefused) and "legal hold" in str(outcomes["answer"].errors)
+    assert disposal_of(runtime, case_id) is None
