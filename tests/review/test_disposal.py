@@ -182,6 +182,12 @@ def test_an_admin_can_cancel_a_proposal(mis, runtime):
     assert disposal_of(runtime, case_id).status == "cancelled"
 
 
+def place_hold(runtime, case_id) -> bool:
+    """An admin places a legal hold on the case, in a transaction of its own."""
+    with runtime.transaction() as session:
+        case = session.scalars(select(Case).where(Case.case_id == case_id)).one()
+        return set_legal_hold(session, case, hold=True, reason="Police investigation", actor="admin:ops")
+
 @pytest.mark.postgresql_only
 def test_a_legal_hold_placed_as_the_sweep_reaches_the_case_stops_its_erasure(mis, runtime):
     """The hold has written the case and is held there until the sweep has claimed what it will
@@ -199,16 +205,12 @@ def test_a_legal_hold_placed_as_the_sweep_reaches_the_case_stops_its_erasure(mis
         elif name == "sweep" and "FOR UPDATE" in statement and "FROM disposals" in statement:
             claimed.set()
 
-    def place_hold() -> bool:
-        with runtime.transaction() as session:
-            case = session.scalars(select(Case).where(Case.case_id == case_id)).one()
-            return set_legal_hold(session, case, hold=True, reason="Police investigation", actor="admin:ops")
-
     def sweep_once_written() -> int:
         written.wait(timeout=10)
         return erase_due(runtime, erase_at + timedelta(seconds=1))[0]
 
-    outcomes = side_by_side(runtime, {"after_cursor_execute": hold}, hold=place_hold, sweep=sweep_once_written)
+    outcomes = side_by_side(runtime, {"after_cursor_execute": hold}, hold=lambda: place_hold(runtime, case_id),
+                            sweep=sweep_once_written)
 
     assert outcomes == {"hold": True, "sweep": 0}
     case = case_row(runtime, case_id)
@@ -233,16 +235,12 @@ def test_a_disposal_proposed_as_a_legal_hold_is_placed_is_refused(mis, runtime):
         elif name == "answer" and "FROM cases" in statement:
             read.set()
 
-    def place_hold() -> bool:
-        with runtime.transaction() as session:
-            case = session.scalars(select(Case).where(Case.case_id == case_id)).one()
-            return set_legal_hold(session, case, hold=True, reason="Police investigation", actor="admin:ops")
-
     def propose_once_taken() -> None:
         taken.wait(timeout=10)
         propose(runtime, case_id)
 
-    outcomes = side_by_side(runtime, {"after_cursor_execute": hold}, hold=place_hold, answer=propose_once_taken)
+    outcomes = side_by_side(runtime, {"after_cursor_execute": hold}, hold=lambda: place_hold(runtime, case_id),
+                            answer=propose_once_taken)
 
     assert outcomes["hold"] is True
     assert isinstance(outcomes["answer"], AnswerRefused) and "legal hold" in str(outcomes["answer"].errors)
