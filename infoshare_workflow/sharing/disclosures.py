@@ -48,8 +48,13 @@ def is_live(disclosure: Disclosure, now: datetime | None = None) -> bool:
 
 
 def send_code(session: Session, disclosure: Disclosure, case_id: str, now: datetime | None = None) -> bool:
-    """Email a fresh code to the recipient's address; False when one went out moments ago."""
+    """Email a fresh code to the recipient's address; False when one went out moments ago.
+
+    The disclosure's row is locked and read again first, so of two presses at once (two tabs,
+    a double tap) the second waits and sees the first's code: one email, whose code works.
+    """
     now = now or utcnow()
+    session.refresh(disclosure, with_for_update=True)
     if disclosure.code_nonce and disclosure.code_sent_at and now - disclosure.code_sent_at < RESEND_AFTER:
         return False
     nonce = secrets.token_urlsafe(16)

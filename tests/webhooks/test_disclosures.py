@@ -4,14 +4,17 @@ recipient's address; a disclosure dies when revoked or when its recipient leaves
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from infoshare_workflow.storage.models import AuditEvent, Disclosure, utcnow
 
 from .. import factories
 from ..audit_trail import actions
+from ..concurrency import side_by_side
 from ..workflow import (
     DSL_EMAIL,
     MANAGER_EMAIL,
@@ -128,6 +131,33 @@ def test_a_double_press_sends_one_code(mis, runtime, app, settings, client):
     drain(app)
     assert second.status_code == 200 and b"a moment ago" in second.data
     assert len(codes_sent(settings)) == 1
+
+
+@pytest.mark.postgresql_only
+def test_two_presses_at_the_same_moment_send_one_code(mis, runtime, app, settings, client):
+    """Each press is held just after reading the disclosure until the other has read it too (or
+    a second has passed, when it rightly waits for the other): both see no code sent yet."""
+    path, _, _ = shared(mis, runtime, app, settings, client)
+    both_read, passed = threading.Barrier(2), set()
+
+    def hold(_conn, _cursor, statement: str, *_) -> None:
+        name = threading.current_thread().name
+        if name.startswith("press") and statement.startswith("SELECT disclosures") and name not in passed:
+            passed.add(name)
+            try:
+                both_read.wait(timeout=1)
+            except threading.BrokenBarrierError:
+                pass
+
+    outcomes = side_by_side(runtime, {"after_cursor_execute": hold},
+                            press_1=lambda: app.test_client().post(path).status_code,
+                            press_2=lambda: app.test_client().post(path).status_code)
+    drain(app)
+
+    assert outcomes == {"press_1": 200, "press_2": 200}
+    assert len(codes_sent(settings)) == 1
+    revealed = client.post(path, data={"code": codes_sent(settings)[0]})
+    assert revealed.status_code == 200 and factories.PUPIL_GIVEN in revealed.get_data(as_text=True)  # it works
 
 
 def test_a_disclosure_dies_when_its_recipient_is_deactivated(mis, runtime, app, settings, client, admin_token):
