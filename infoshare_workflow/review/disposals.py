@@ -19,6 +19,7 @@ from infoshare_workflow.people.staff import route_to
 from infoshare_workflow.records import audit
 from infoshare_workflow.review.lists import open_list, send_list
 from infoshare_workflow.settings.policy import policy_of
+from infoshare_workflow.storage.locks import lock_cases
 from infoshare_workflow.storage.models import Case, Disposal, ReviewItem, utcnow
 from infoshare_workflow.timeliness.calendar import calendar_for
 
@@ -93,7 +94,14 @@ def reject(session: Session, disposal: Disposal, *, approver: str, reason: str, 
 
 
 def cancel(session: Session, disposal: Disposal, *, actor: str, reason: str, now: datetime | None = None) -> None:
-    """Stop a disposal that is proposed or waiting: nothing is erased."""
+    """Stop a disposal that is proposed or waiting: nothing is erased.
+
+    The case is taken first and the disposal read again (storage/locks.py): a sweep erasing the
+    case right now finishes first, and the cancellation is then refused, never recorded over
+    an erasure that went ahead.
+    """
+    lock_cases(session, [disposal.case.case_id])
+    session.refresh(disposal)
     if disposal.status not in LIVE:
         raise DisposalRefused("This disposal is no longer under way")
     _end(session, disposal, "cancelled", actor=actor, reason=reason, now=now)

@@ -5,7 +5,7 @@ the case's row first (`lock_case`), then the step it acts on (`sharing.steps.loc
 then that step's links and timers. Answering a task, resending or reassigning it, handing
 steps over when staff leave (cases in id order), applying a `concern.updated` from the MIS,
 answering a retention review list (its cases in id order, `lock_cases`), placing a legal
-hold and erasing a case all do. Applying an MIS event already holds its
+hold, cancelling a disposal and erasing a case all do. Applying an MIS event already holds its
 inbox row, which erasing the case also writes, so it never waits for the case: it takes the
 case only if it is free (`wait=False`) and otherwise leaves the event for the next pass. Two writers of one case then take turns,
 and the second reads what the first committed: a second answer to a step finds it

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from infoshare_workflow.review import sweep
 from infoshare_workflow.review.answers import Answer, AnswerRefused, record
-from infoshare_workflow.review.disposals import cancel, live_disposal
+from infoshare_workflow.review.disposals import DisposalRefused, cancel, live_disposal
 from infoshare_workflow.review.holds import set_legal_hold
 from infoshare_workflow.settings.policy import Policy, d
 from infoshare_workflow.storage.models import Case, Disposal, ReviewList, utcnow
@@ -245,3 +245,34 @@ def test_a_disposal_proposed_as_a_legal_hold_is_placed_is_refused(mis, runtime):
     assert outcomes["hold"] is True
     assert isinstance(outcomes["answer"], AnswerRefused) and "legal hold" in str(outcomes["answer"].errors)
     assert disposal_of(runtime, case_id) is None
+
+
+@pytest.mark.postgresql_only
+def test_an_admin_cancelling_a_disposal_as_the_sweep_erases_the_case_is_refused(mis, runtime):
+    """The sweep has claimed the case and is held there until the admin's cancellation has read
+    the disposal, still pending (or two seconds, when the cancellation rightly waits for the
+    case): the cancellation must not be recorded over an erasure that went ahead."""
+    case_id, _ = approved(mis, runtime)
+    erase_at = disposal_of(runtime, case_id).erase_at
+    claimed, read = threading.Event(), threading.Event()
+
+    def hold(_conn, _cursor, statement: str, *_) -> None:
+        name = threading.current_thread().name
+        if name == "sweep" and "FOR UPDATE" in statement and "FROM disposals" in statement:
+            claimed.set()
+            read.wait(timeout=2)
+        elif name == "admin" and statement.startswith("SELECT disposals"):
+            read.set()
+
+    def cancel_once_claimed() -> None:
+        claimed.wait(timeout=10)
+        with runtime.transaction() as session:
+            case = session.scalars(select(Case).where(Case.case_id == case_id)).one()
+            cancel(session, live_disposal(session, case), actor="admin:ops", reason="Wrong case")
+
+    outcomes = side_by_side(runtime, {"after_cursor_execute": hold},
+                            sweep=lambda: erase_due(runtime, erase_at + timedelta(seconds=1))[0], admin=cancel_once_claimed)
+
+    assert outcomes["sweep"] == 1 and isinstance(outcomes["admin"], DisposalRefused), outcomes
+    assert case_row(runtime, case_id).status == "disposed"
+    assert disposal_of(runtime, case_id).status == "done"
