@@ -1,22 +1,26 @@
 """The order in which writers of a case take its rows, so that two of them wait, never deadlock.
 
-A transaction that changes a case's steps, or the case itself alongside other rows, takes
-the case's row first (`lock_case`), then the step it acts on (`sharing.steps.lock_step`),
-then that step's links and timers. Answering a task, resending or reassigning it, handing
-steps over when staff leave (cases in id order), applying a `concern.updated` from the MIS,
-answering a retention review list (its cases in id order, `lock_cases`), placing a legal
-hold, cancelling a disposal and erasing a case all do. Applying an MIS event already holds its
-inbox row, which erasing the case also writes, so it never waits for the case: it takes the
-case only if it is free (`wait=False`) and otherwise leaves the event for the next pass. Two writers of one case then take turns,
-and the second reads what the first committed: a second answer to a step finds it
-answered, an addendum to a case being erased finds it erased. Taken in any other order,
-each could hold a row the other needs: PostgreSQL then fails one of them (a DSL's good
-answer could meet an error page, golden rule 5). The dispatcher and the retention sweep
-keep to the rule by never waiting: they claim only rows they can lock at once (SKIP
-LOCKED; the sweep takes the case with its disposal), so they can never close a cycle.
+A transaction that changes a case's steps, or the case alongside other rows, takes the
+case's row first (`lock_case`, or `lock_cases` for several, in id order), then the step it
+acts on (`sharing.steps.lock_step`), then that step's links and timers. So do:
+
+- answering a task, resending it, asking for a fresh link, reassigning it;
+- handing steps over when staff leave (their cases in id order);
+- answering a retention review list, placing a legal hold, cancelling a disposal, erasing.
+
+Two writers of one case then take turns, and the second reads what the first committed: a
+second answer to a step finds it answered, a cancellation finds the case erased. Taken in
+any other order, each could hold a row the other needs, and PostgreSQL fails one of them: a
+DSL's good answer met an error page, a legal hold failed while the sweep erased its case.
+
+Three writers never wait, and so can never close a cycle: the dispatcher and the retention
+sweep claim only rows they can lock at once (SKIP LOCKED: a timer with its step, a disposal
+with its case), and applying an MIS event, which already holds its inbox row (erasing a case
+writes it too), takes the case only if it is free (`wait=False`) and otherwise leaves the
+event for the next pass.
 
 On SQLite every transaction already runs alone (BEGIN IMMEDIATE); `FOR UPDATE` is not
-written there, and reading the row again is all these functions do.
+written there, and reading the rows again is all these functions do.
 """
 
 from __future__ import annotations
