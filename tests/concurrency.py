@@ -40,3 +40,22 @@ def side_by_side(runtime: Any, hooks: dict[str, Hook], **bodies: Callable[[], An
         for name, hook in hooks.items():
             event.remove(runtime.engine, name, hook)
     return outcomes
+
+
+def meeting_after(statement: str, threads: str = "", parties: int = 2, timeout: float = 1.0) -> Hook:
+    """An `after_cursor_execute` hook: each thread named `threads…` waits, after its first
+    statement starting with `statement`, until `parties` threads have got there, so each has
+    read (or claimed) before any goes on; or until `timeout`, when the code under test rightly
+    makes one wait for another before it can get there."""
+    met, passed = threading.Barrier(parties), set[str]()
+
+    def hook(_conn: Any, _cursor: Any, executed: str, *_: Any) -> None:
+        name = threading.current_thread().name
+        if name.startswith(threads) and executed.startswith(statement) and name not in passed:
+            passed.add(name)
+            try:
+                met.wait(timeout=timeout)
+            except threading.BrokenBarrierError:
+                pass
+
+    return hook

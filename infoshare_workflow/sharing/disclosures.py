@@ -97,7 +97,9 @@ def check_code(session: Session, disclosure: Disclosure, code: str, secret_key: 
 
 
 def revoke(session: Session, disclosure: Disclosure, *, actor: str, reason: str) -> bool:
-    """Kill a disclosure now (it stays on record); False when it was revoked already."""
+    """Kill a disclosure now (it stays on record); False when it was revoked already (its row is
+    locked and read again first, so two revocations at once record one)."""
+    session.refresh(disclosure, with_for_update=True)
     if disclosure.revoked_at is not None:
         return False
     disclosure.revoked_at, disclosure.revoked_by, disclosure.code_nonce = utcnow(), actor[:64], None

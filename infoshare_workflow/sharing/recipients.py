@@ -135,9 +135,11 @@ def reactivate_recipient(session: Session, recipient_id: int, *, actor: str) -> 
 def deactivate_recipient(session: Session, recipient_id: int, *, actor: str) -> Recipient:
     """Take an entry off the list a share chooses from; never deletes it (golden rule 7).
 
-    Safe to repeat: deactivating an inactive entry changes nothing and records nothing.
+    Safe to repeat: deactivating an inactive entry changes nothing and records nothing, even
+    when two requests come at once (the entry's row is locked and read again first).
     """
     recipient = get_recipient(session, recipient_id)
+    session.refresh(recipient, with_for_update=True)
     if recipient.active:
         recipient.active = False
         session.flush()

@@ -42,7 +42,7 @@ from infoshare_workflow.storage.models import (
 
 from .. import factories
 from ..audit_trail import actions
-from ..concurrency import side_by_side
+from ..concurrency import meeting_after, side_by_side
 from ..parking import post_unapplied
 from ..workflow import DSL, MANAGER, consent_given, drain, share_form, walk_to_share
 
@@ -86,16 +86,7 @@ def test_two_links_of_one_step_answered_at_once_record_one_decision(links, runti
     """Each answer is held just after claiming its link until the other has claimed too (or a
     second has passed, when it is rightly waiting for the step): the moment a check made in
     memory would let both through."""
-    claimed = threading.Barrier(2)
-
-    def after_claim(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("UPDATE task_links SET used_at"):
-            try:
-                claimed.wait(timeout=1)
-            except threading.BrokenBarrierError:
-                pass
-
-    outcomes = side_by_side(runtime, {"after_cursor_execute": after_claim},
+    outcomes = side_by_side(runtime, {"after_cursor_execute": meeting_after("UPDATE task_links SET used_at")},
                             first=answering(runtime, links[0]), second=answering(runtime, links[1]))
     drain(app)
 

@@ -23,6 +23,8 @@ from infoshare_workflow.sharing.recipients import (
 from infoshare_workflow.storage.models import AuditEvent, Case, DecisionRecord, Disclosure, Recipient, utcnow
 
 from .. import factories
+from ..audit_trail import actions
+from ..concurrency import meeting_after, side_by_side
 
 MASH = {"name": "Northshire MASH", "kind": "childrens_social_care", "email": "mash@northshire.gov.example"}
 
@@ -176,6 +178,24 @@ def test_deactivating_twice_records_one_event(runtime):
         with runtime.transaction() as session:
             deactivate_recipient(session, recipient.id, actor="admin:test")
     assert [action for _, action, _ in recipient_events(runtime)] == ["recipient.added", "recipient.deactivated"]
+
+
+@pytest.mark.postgresql_only
+def test_deactivating_twice_at_the_same_moment_records_one_event_and_one_revocation(runtime, mis):
+    """Each request is held just after reading the entry until the other has read it too (or a
+    second has passed, when it rightly waits for the other): both see it active."""
+    recipient = add(runtime)
+    disclose_to(runtime, mis, recipient.id)
+    def deactivate() -> bool:
+        with runtime.transaction() as session:
+            return deactivate_recipient(session, recipient.id, actor="admin:test").active
+
+    outcomes = side_by_side(runtime, {"after_cursor_execute": meeting_after("SELECT recipients", "admin")},
+                            admin_1=deactivate, admin_2=deactivate)
+
+    assert outcomes == {"admin_1": False, "admin_2": False}
+    assert [action for _, action, _ in recipient_events(runtime)] == ["recipient.added", "recipient.deactivated"]
+    assert actions(runtime, "disclosure.").count("disclosure.revoked") == 1
 
 
 def test_a_recipient_that_received_a_disclosure_keeps_its_record_when_deactivated(runtime, mis):
