@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select, text, update
 
 from infoshare_workflow.cases.intake import apply_pending
+from infoshare_workflow.notices.privacy import privacy_notices
 from infoshare_workflow.records import audit
 from infoshare_workflow.review import sweep
 from infoshare_workflow.review.answers import Answer, record
@@ -26,6 +27,7 @@ from infoshare_workflow.storage.models import (
     ChronologyEntry,
     Concern,
     Disposal,
+    Email,
     ReceivedEvent,
     ReviewList,
     RunReportItem,
@@ -258,3 +260,35 @@ def test_an_addendum_applied_while_its_case_is_erased_is_erased_with_it(mis, run
         assert session.scalars(select(ChronologyEntry).where(ChronologyEntry.case_pk == case.id)).all() == []
         assert session.scalars(select(ReceivedEvent.outcome).where(ReceivedEvent.type == "concern.updated")).one() \
             == "erased"
+
+
+@pytest.mark.postgresql_only
+def test_a_privacy_notice_queued_while_its_pupil_is_erased_keeps_no_address(mis, runtime):
+    """The erasure has emptied the addresses of the pupil's notices and is held there until a
+    privacy notices run has finished (it skips a pupil being erased, and waits for nothing): no
+    notice queued in that moment may keep the family's address, nor be sent to a family whose
+    child's record is gone."""
+    case_id, _ = approved(mis, runtime)
+    emptied, passed = threading.Event(), threading.Event()
+
+    def hold(_conn, _cursor, statement: str, *_) -> None:
+        name = threading.current_thread().name
+        if name == "erase" and statement.startswith("UPDATE emails") and "notices" in statement:
+            emptied.set()
+            passed.wait(timeout=2)
+
+    def notices_once_emptied() -> dict[str, int]:
+        emptied.wait(timeout=10)
+        try:
+            return privacy_notices(runtime, 1, no_progress, Report())
+        finally:
+            passed.set()
+
+    outcomes = side_by_side(runtime, {"after_cursor_execute": hold}, notices=notices_once_emptied,
+                            erase=lambda: erase_due(runtime, disposal_of(runtime, case_id).erase_at
+                                                    + timedelta(seconds=1))[0])
+
+    assert outcomes["erase"] == 1 and isinstance(outcomes["notices"], dict), outcomes
+    with runtime.transaction() as session:
+        assert session.scalars(select(Email.to_address).where(Email.template == "privacy_notice",
+                                                              Email.to_address != "")).all() == []
