@@ -65,7 +65,10 @@ def privacy_notices(runtime: Runtime, run_id: int, progress: Progress, report: R
             query = (select(Pupil).where(Pupil.id > after).order_by(Pupil.id).limit(BATCH)
                      .options(selectinload(Pupil.contacts)))
             if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=Pupil)  # a pupil another run holds is its
+                # Waiting, not skipping: a pupil held for a moment (an MIS update being applied, an
+                # erasure, another run's batch) is done once free, or is gone if erased. Skipped,
+                # their family would miss this run's notice.
+                query = query.with_for_update(of=Pupil)
             pupils = session.scalars(query).all()
             if not pupils:
                 break

@@ -15,11 +15,13 @@ finds the privacy notice just queued to the pupil's family. Taken in any other o
 could hold a row the other needs, and PostgreSQL fails one of them: a DSL's good answer met
 an error page, a legal hold failed while the sweep erased its case.
 
-Four writers never wait, and so can never close a cycle. The dispatcher, the retention sweep
-and the privacy notices run claim only rows they can lock at once (SKIP LOCKED: a timer
-with its step, a disposal with its case, a batch of pupils). Applying an MIS event, which
-already holds its inbox row (erasing a case writes it too), takes the case only if it is
-free (`wait=False`) and otherwise leaves the event for the next pass.
+Three writers never wait, and so can never close a cycle. The dispatcher and the retention
+sweep claim only rows they can lock at once (SKIP LOCKED: a timer with its step, a disposal
+with its case). Applying an MIS event, which already holds its inbox row (erasing a case
+writes it too), takes the case only if it is free (`wait=False`) and otherwise leaves the
+event for the next pass. The privacy notices run does wait, for its batch of pupils in id
+order, and holds nothing another writer of a pupil waits for: a pupil being updated is done
+once free, one being erased is gone.
 
 On SQLite every transaction already runs alone (BEGIN IMMEDIATE); `FOR UPDATE` is not
 written there, and reading the rows again is all these functions do.

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from infoshare_workflow.notices.privacy import privacy_notices, run_summary
-from infoshare_workflow.storage.models import Email, Notice, utcnow
+from infoshare_workflow.storage.models import Email, Notice, Pupil, utcnow
 
 from .school import add_pupils, parent
 
@@ -172,3 +172,26 @@ def test_two_runs_at_once_send_each_address_one_notice(runtime):
     with runtime.transaction() as session:
         per_address = session.execute(select(Notice.addressee_key, func.count()).group_by(Notice.addressee_key)).all()
     assert len(per_address) == 150 and {count for _, count in per_address} == {1}
+
+
+@pytest.mark.postgresql_only
+def test_a_pupil_whose_row_is_held_as_the_run_reaches_them_is_waited_for_not_skipped(runtime):
+    """An MIS update to the pupil is being applied as the run reaches them: the run waits for it
+    and sends the notice, rather than passing over the pupil until next period."""
+    add_pupils(runtime, 1)
+    holding, release = threading.Event(), threading.Event()
+
+    def apply_an_update() -> None:
+        with runtime.transaction() as session:
+            session.execute(select(Pupil.id).with_for_update())
+            holding.set()
+            release.wait(timeout=10)
+
+    updating = threading.Thread(target=apply_an_update)
+    updating.start()
+    holding.wait(timeout=10)
+    threading.Timer(0.5, release.set).start()  # the update commits while the run waits for it
+    counts = sweep(runtime)
+    updating.join(timeout=30)
+
+    assert counts["queued"] == 1 and queued_to(runtime) == ["parent0@example.org"]

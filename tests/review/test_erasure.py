@@ -265,9 +265,9 @@ def test_an_addendum_applied_while_its_case_is_erased_is_erased_with_it(mis, run
 @pytest.mark.postgresql_only
 def test_a_privacy_notice_queued_while_its_pupil_is_erased_keeps_no_address(mis, runtime):
     """The erasure has emptied the addresses of the pupil's notices and is held there until a
-    privacy notices run has finished (it skips a pupil being erased, and waits for nothing): no
-    notice queued in that moment may keep the family's address, nor be sent to a family whose
-    child's record is gone."""
+    privacy notices run has finished (or two seconds, when the run rightly waits for the pupil
+    being erased): no notice queued in that moment may keep the family's address, nor be sent
+    to a family whose child's record is gone."""
     case_id, _ = approved(mis, runtime)
     emptied, passed = threading.Event(), threading.Event()
 
