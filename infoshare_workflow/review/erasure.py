@@ -73,10 +73,9 @@ def erase_case(session: Session, disposal: Disposal, *, run_id: int | None, now:
     _erase_events(session, (ReceivedEvent.case_id == case.case_id) | (ReceivedEvent.concern_key == concern.concern_id))
     session.execute(delete(Reassignment).where(Reassignment.case_pk == case.id))
     session.execute(update(ReviewItem).where(ReviewItem.case_pk == case.id).values(reason=None))
-    # The pupil goes too: take their row, then ask again (storage/locks.py), so a new concern
-    # about them, or a privacy notice queued to their family, has committed first and is seen.
-    if pupil_id is not None and not _has_other_cases(session, pupil_id, concern.id) \
-            and lock_pupil(session, pupil_id) and not _has_other_cases(session, pupil_id, concern.id):
+    # Take the pupil's row before asking whether they go too (storage/locks.py): a new concern
+    # about them, or a privacy notice queued to their family, has then committed and is seen.
+    if pupil_id is not None and lock_pupil(session, pupil_id) and not _has_other_cases(session, pupil_id, concern.id):
         _erase_kept_elsewhere(session, session.scalars(select(Pupil.mis_id).where(Pupil.id == pupil_id)).one())
         notices = Notice.pupil_id == pupil_id
         session.execute(update(Email).where(Email.id.in_(select(Notice.email_id).where(notices))).values(to_address=""))

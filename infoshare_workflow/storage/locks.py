@@ -7,7 +7,7 @@ acts on (`sharing.steps.lock_step`), then that step's links and timers. So do:
 - answering a task, resending it, asking for a fresh link, reassigning it;
 - handing steps over when staff leave (their cases in id order);
 - answering a retention review list, placing a legal hold, cancelling a disposal, erasing
-  (which then takes the pupil's row, `lock_pupil`, when the pupil goes with the case).
+  (which then takes the pupil's row, `lock_pupil`, before asking whether they go too).
 
 Two writers of one case then take turns, and the second reads what the first committed: a
 second answer to a step finds it answered, a cancellation finds the case erased, an erasure
