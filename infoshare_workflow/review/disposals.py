@@ -19,7 +19,7 @@ from infoshare_workflow.people.staff import route_to
 from infoshare_workflow.records import audit
 from infoshare_workflow.review.lists import open_list, send_list
 from infoshare_workflow.settings.policy import policy_of
-from infoshare_workflow.storage.locks import lock_cases
+from infoshare_workflow.storage.locks import lock_case
 from infoshare_workflow.storage.models import Case, Disposal, ReviewItem, utcnow
 from infoshare_workflow.timeliness.calendar import calendar_for
 
@@ -100,7 +100,7 @@ def cancel(session: Session, disposal: Disposal, *, actor: str, reason: str, now
     case right now finishes first, and the cancellation is then refused, never recorded over
     an erasure that went ahead.
     """
-    lock_cases(session, [disposal.case.case_id])
+    lock_case(session, disposal.case)
     session.refresh(disposal)
     if disposal.status not in LIVE:
         raise DisposalRefused("This disposal is no longer under way")

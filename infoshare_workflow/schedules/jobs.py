@@ -1,10 +1,11 @@
 """The jobs a schedule can run, by name: one line each in `JOBS`.
 
-A job is `run(runtime, run_id, progress, report) -> counts`: `progress(done, total)` says how
+A job is `run(runtime, run_id, progress, report) -> counts`. `progress(done, total)` says how
 far it has got and renews the run's lease, so a job calls it after every batch, between its
-transactions (on SQLite the renewal is a second writer), `report(session, kind, row)` adds a row to the run's report in the job's own
-transaction (a row about a pupil names them as `pupil`, their MIS id, so that the pupil's
-erasure erases it too), and the counts it returns are recorded with the run. Its optional
+transactions (on SQLite the renewal is a second writer). `report(session, kind, row)` adds a
+row to the run's report in the job's own transaction (a row about a pupil names them as
+`pupil`, their MIS id, so that the pupil's erasure erases it too). The counts it returns are
+recorded with the run. Its optional
 `summary(session, run_id) -> counts` adds what happened since (e.g. reviews answered on the
 review lists the run made) whenever a run is shown. The names are INTERFACES.md §3's.
 """

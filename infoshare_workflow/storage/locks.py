@@ -38,16 +38,15 @@ from infoshare_workflow.storage.models import Case, Pupil
 
 
 def lock_case(session: Session, case: Case, *, wait: bool = True) -> bool:
-    """Take the case's row lock and read the case again; True once it is held.
+    """Take the case's row lock and read the case again, in one statement; True once it is held.
 
-    By default this waits for any other writer of the case. With `wait=False` it returns False
-    at once when another transaction holds the case (SKIP LOCKED), holding nothing.
+    What this session changed is flushed first, not lost. By default this waits for any other
+    writer of the case. With `wait=False` it returns False at once when another transaction
+    holds the case (SKIP LOCKED), holding nothing.
     """
-    if not wait and session.scalars(select(Case.id).where(Case.id == case.id)
-                                    .with_for_update(skip_locked=True)).first() is None:
-        return False
-    session.refresh(case, with_for_update=True)
-    return True
+    query = (select(Case).where(Case.id == case.id).with_for_update(skip_locked=not wait)
+             .execution_options(populate_existing=True))
+    return session.scalars(query).first() is not None
 
 
 def lock_cases(session: Session, case_ids: Collection[str]) -> None:
